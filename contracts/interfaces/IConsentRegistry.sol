@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Purpose, Action, ConsentStatus, Decision} from "../ConsentCodes.sol";
+import {IProviderRegistry} from "./IProviderRegistry.sol";
+
+/**
+ * @title IConsentRegistry
+ * @notice Each patient's consent registry: who may see which category of the patient's data, for which purposes
+ * and actions, from when and until when. Only the patient, or a delegate the patient appointed and whose term has
+ * not ended, changes a patient's consents; no owner, pause or upgrade stands over them.
+ *
+ * A consent is kept per (patient, grantee, category). For a registered provider the key is the provider's stable
+ * id, so consents follow a provider through key rotations. Every check is a fixed number of storage reads,
+ * whatever the number of consents: `revokeAll` moves the patient to a new epoch rather than touching consents.
+ * The history lives in events, which carry every field.
+ */
+interface IConsentRegistry {
+    /**
+     * @dev One stored consent, one storage slot (low bits first):
+     * `| purposes uint32 | actions uint8 | notBefore uint40 | expiresAt uint40 | issuedAt uint40 | epoch uint32 |
+     * decision uint8 | 48 free bits |`.
+     * @param purposes mask of `1 << uint8(Purpose)` bits
+     * @param actions mask of `1 << uint8(Action)` bits
+     * @param notBefore first second the permit is in force
+     * @param expiresAt first second the permit is no longer in force
+     * @param issuedAt when the consent was last written (FHIR Consent.dateTime)
+     * @param epoch the patient's `revokeAll` epoch the consent was given in; an older epoch means revoked
+     * @param decision Permit, Deny, or Revoked
+     */
+    struct Consent {
+        uint32 purposes;
+        uint8 actions;
+        uint40 notBefore;
+        uint40 expiresAt;
+        uint40 issuedAt;
+        uint32 epoch;
+        Decision decision;
+    }
+
+    /**
+     * @dev A grant as a patient signs it for {grantWithSig}; the EIP-712 type adds the nonce and the deadline.
+     */
+    struct GrantRequest {
+        address patient;
+        address grantee;
+        bytes32 category;
+        uint32 purposes;
+        uint8 actions;
+        uint40 notBefore;
+        uint40 expiresAt;
+    }
+
+    /// @notice `patient` permitted `grantee` the `actions` on `category` for the `purposes`, from `notBefore` until
+    /// `expiresAt` (exclusive). Replaces any earlier permit or deny for the key.
+    event ConsentGranted(
+        address indexed patient,
+        address indexed grantee,
+        bytes32 indexed category,
+        uint32 purposes,
+        uint8 actions,
+        uint40 notBefore,
+        uint40 expiresAt
+    );
+    /// @notice `patient` withdrew the permit or deny for (`grantee`, `category`).
+    event ConsentRevoked(address indexed patient, address indexed grantee, bytes32 indexed category);
+    /// @notice `patient` denied `grantee` any access to `category` (every category for ANY_CATEGORY).
+    event ConsentDenied(address indexed patient, address indexed grantee, bytes32 indexed category);
+    /// @notice `patient` ended every permit given so far; the patient is now in `epoch`. Denies stay.
+    event AllConsentsRevoked(address indexed patient, uint32 epoch);
+    /// @notice `patient` appointed `delegate` to manage their consents until `expiresAt` (exclusive).
+    event DelegateSet(address indexed patient, address indexed delegate, uint40 expiresAt);
+    /// @notice `patient` removed `delegate`.
+    event DelegateRemoved(address indexed patient, address indexed delegate);
+    /// @notice Break-glass access to `patient`'s data was allowed (the default) or refused, by `by`.
+    event EmergencyAccessSet(address indexed patient, bool allowed, address by);
+    /// @notice `provider` opened break-glass access to `patient` until `expiresAt`, giving `reasonHash`.
+    event EmergencyAccessOpened(
+        address indexed patient,
+        address indexed provider,
+        uint40 openedAt,
+        uint40 expiresAt,
+        bytes32 reasonHash
+    );
+    /// @notice `by` closed `provider`'s break-glass access to `patient` before it expired.
+    event EmergencyAccessClosed(address indexed patient, address indexed provider, address by);
+    /// @notice `grantee` accessed `patient`'s data under consent (HIPAA accounting of disclosures).
+    event AccessRecorded(
+        address indexed patient,
+        address indexed grantee,
+        bytes32 category,
+        Purpose purpose,
+        Action action,
+        bytes32 recordId
+    );
+
+    /// @notice The grantee is the zero address.
+    error ZeroGrantee();
+    /// @notice A patient cannot give a consent to themself.
+    error GranteeIsPatient(address patient);
+    /// @notice The category is zero; use keccak256 of a category code, a record id, or ANY_CATEGORY.
+    error ZeroCategory();
+    /// @notice The purposes mask is empty or has bits that name no purpose.
+    error InvalidPurposes(uint32 purposes);
+    /// @notice The actions mask is empty or has bits that name no action.
+    error InvalidActions(uint8 actions);
+    /// @notice The consent would end before it starts: `expiresAt` must be after `notBefore`.
+    error InvalidPeriod(uint40 notBefore, uint40 expiresAt);
+    /// @notice `expiresAt` is not after the current block time `now`.
+    error ExpiryNotInFuture(uint40 expiresAt, uint256 now);
+    /// @notice `caller` is not a delegate of `patient` whose term is running.
+    error NotDelegate(address patient, address caller);
+    /// @notice There is no permit or deny for (`patient`, `grantee`, `category`) to revoke.
+    error NothingToRevoke(address patient, address grantee, bytes32 category);
+    /// @notice The delegate is the zero address or the patient themself.
+    error InvalidDelegate(address delegate);
+    /// @notice `delegate` is not a delegate of `patient`.
+    error DelegateNotFound(address patient, address delegate);
+    /// @notice The signature is not the patient's for this exact message, nonce, chain and contract.
+    error InvalidSignature();
+    /// @notice The signature's deadline `deadline` has passed.
+    error SignatureExpired(uint256 deadline);
+    /// @notice `provider` is not an active registered provider with the emergency capability.
+    error NotEmergencyProvider(address provider);
+    /// @notice `patient` has refused break-glass access, or denied `provider` every category.
+    error EmergencyAccessRefused(address patient, address provider);
+    /// @notice `provider` has no break-glass access to `patient` open.
+    error NoEmergencyAccess(address patient, address provider);
+    /// @notice `grantee` is not authorised for this access to `patient`'s data right now.
+    error NotAuthorized(address patient, address grantee, bytes32 category, Purpose purpose, Action action);
+
+    /**
+     * @notice Permits `grantee` the `actions` on the caller's `category` data for the `purposes`, from `notBefore`
+     * (0: now) until `expiresAt` (exclusive). Replaces any earlier permit or deny for the same key.
+     * @dev Emits {ConsentGranted}. Reverts on a zero grantee, the caller as grantee, a zero category, an empty or
+     * unknown purposes or actions mask, `expiresAt <= notBefore`, or `expiresAt` not in the future.
+     */
+    function grant(
+        address grantee,
+        bytes32 category,
+        uint32 purposes,
+        uint8 actions,
+        uint40 notBefore,
+        uint40 expiresAt
+    ) external;
+
+    /**
+     * @notice Withdraws the caller's permit or deny for (`grantee`, `category`).
+     * @dev Emits {ConsentRevoked}. Reverts with {NothingToRevoke} when there is neither.
+     */
+    function revoke(address grantee, bytes32 category) external;
+
+    /**
+     * @notice Denies `grantee` any access to the caller's `category` data (FHIR decision = deny). A deny for a
+     * category, or for ANY_CATEGORY, beats every permit for that grantee, and survives {revokeAll}.
+     * @dev Emits {ConsentDenied}. Replaces any earlier permit for the same key.
+     */
+    function deny(address grantee, bytes32 category) external;
+
+    /**
+     * @notice Ends every permit the caller has given, in constant gas whatever their number. Denies stay in force;
+     * delegates and break-glass settings are unchanged; consents granted afterwards work normally.
+     * @dev Emits {AllConsentsRevoked}.
+     */
+    function revokeAll() external;
+
+    /**
+     * @notice Whether `grantee` may perform `action` on `patient`'s `category` data for `purpose` right now.
+     * @dev True only when a permit for exactly `category`, or for ANY_CATEGORY, covers the purpose and the action,
+     * `notBefore <= block.timestamp < expiresAt`, it was not revoked singly or by {revokeAll}, no deny for the
+     * category or for ANY_CATEGORY applies, and the grantee, if it is a registered provider, is active. Break-glass
+     * access opened by the grantee also authorises (Purpose.ETREAT, Action.ACCESS). Constant gas.
+     */
+    function isAuthorized(
+        address patient,
+        address grantee,
+        bytes32 category,
+        Purpose purpose,
+        Action action
+    ) external view returns (bool);
+
+    /**
+     * @notice Whether `grantee` may perform `action` on `patient`'s `category` data for at least one of the
+     * `purposes` in the mask, under the rules of {isAuthorized}.
+     */
+    function isAuthorizedForAny(
+        address patient,
+        address grantee,
+        bytes32 category,
+        uint32 purposes,
+        Action action
+    ) external view returns (bool);
+
+    /**
+     * @notice The consent stored for exactly (`patient`, `grantee`, `category`), and its status now.
+     * @dev Does not fall back to ANY_CATEGORY and does not consider the provider registry: it reports the key.
+     */
+    function consentOf(
+        address patient,
+        address grantee,
+        bytes32 category
+    ) external view returns (Consent memory consent, ConsentStatus status);
+
+    /**
+     * @notice Appoints `delegate` (a guardian, a holder of power of attorney, a carer) to grant, revoke and deny on
+     * the caller's behalf until `expiresAt` (exclusive). Setting it again changes the term.
+     * @dev Emits {DelegateSet}. Only a patient appoints their delegates: delegates cannot appoint delegates.
+     */
+    function setDelegate(address delegate, uint40 expiresAt) external;
+
+    /**
+     * @notice Removes the caller's `delegate` at once.
+     * @dev Emits {DelegateRemoved}. Reverts with {DelegateNotFound} when `delegate` was not appointed.
+     */
+    function removeDelegate(address delegate) external;
+
+    /// @notice Whether `delegate` is a delegate of `patient` whose term is running.
+    function isDelegate(address patient, address delegate) external view returns (bool);
+
+    /// @notice When the term of `patient`'s `delegate` ends (0 when none was appointed).
+    function delegateExpiry(address patient, address delegate) external view returns (uint40);
+
+    /**
+     * @notice {grant} on behalf of `patient`, by a delegate of the patient.
+     * @dev Reverts with {NotDelegate} unless the caller's term as the patient's delegate is running.
+     */
+    function grantFor(
+        address patient,
+        address grantee,
+        bytes32 category,
+        uint32 purposes,
+        uint8 actions,
+        uint40 notBefore,
+        uint40 expiresAt
+    ) external;
+
+    /// @notice {revoke} on behalf of `patient`, by a delegate of the patient.
+    function revokeFor(address patient, address grantee, bytes32 category) external;
+
+    /// @notice {deny} on behalf of `patient`, by a delegate of the patient.
+    function denyFor(address patient, address grantee, bytes32 category) external;
+
+    /**
+     * @notice Submits a grant the patient signed (EIP-712 `Grant`), consuming the patient's next nonce. Anyone may
+     * submit it; the result and the events are those of the patient calling {grant}.
+     * @dev The signature is checked with ERC-1271 when the patient is a contract, and may be of any length.
+     * Reverts with {SignatureExpired} after `deadline`, {InvalidSignature} for any other mismatch.
+     */
+    function grantWithSig(GrantRequest calldata request, uint256 deadline, bytes calldata signature) external;
+
+    /**
+     * @notice Submits a revocation the patient signed (EIP-712 `Revoke`), consuming the patient's next nonce.
+     * @dev As {grantWithSig}; the result is that of the patient calling {revoke}.
+     */
+    function revokeWithSig(
+        address patient,
+        address grantee,
+        bytes32 category,
+        uint256 deadline,
+        bytes calldata signature
+    ) external;
+
+    /// @notice Consumes the caller's next nonce, cancelling every signature still unsubmitted.
+    function useNonce() external returns (uint256);
+
+    /// @notice The provider registry this consent registry consults, fixed at deployment.
+    function providerRegistry() external view returns (IProviderRegistry);
+
+    /// @notice The number of times `patient` has called {revokeAll}.
+    function epochOf(address patient) external view returns (uint32);
+
+    /**
+     * @notice Allows (the default) or refuses break-glass access to the caller's data.
+     * @dev Emits {EmergencyAccessSet}. Refusing also stops any window already open from authorising.
+     */
+    function setEmergencyAccess(bool allowed) external;
+
+    /// @notice {setEmergencyAccess} on behalf of `patient`, by a delegate of the patient.
+    function setEmergencyAccessFor(address patient, bool allowed) external;
+
+    /// @notice Whether break-glass access to `patient`'s data is allowed.
+    function emergencyAccessAllowed(address patient) external view returns (bool);
+
+    /**
+     * @notice Opens a 24-hour break-glass window in which the caller may access (Action.ACCESS) any category of
+     * `patient`'s data for emergency treatment (Purpose.ETREAT), except categories the patient denied it.
+     * @dev Only an active provider with the emergency capability. Refused with {EmergencyAccessRefused} when the
+     * patient refused break-glass access or denied the provider ANY_CATEGORY. Emits {EmergencyAccessOpened}.
+     * @param reasonHash a hash of the clinical reason, kept off-chain
+     */
+    function emergencyAccess(address patient, bytes32 reasonHash) external;
+
+    /// @notice Ends `provider`'s break-glass access to the caller's data now.
+    function closeEmergencyAccess(address provider) external;
+
+    /// @notice {closeEmergencyAccess} on behalf of `patient`, by a delegate of the patient.
+    function closeEmergencyAccessFor(address patient, address provider) external;
+
+    /// @notice When `provider`'s break-glass window on `patient` ends (0, or a past time, when none is open).
+    function emergencyAccessExpiry(address patient, address provider) external view returns (uint40);
+
+    /**
+     * @notice Records that the caller accessed `patient`'s data, for the patient's accounting of disclosures.
+     * @dev Reverts with {NotAuthorized} unless {isAuthorized} holds for the caller right now. Emits
+     * {AccessRecorded}; writes no storage.
+     * @param recordId the anchored record accessed, or zero
+     */
+    function recordAccess(address patient, bytes32 category, Purpose purpose, Action action, bytes32 recordId) external;
+}

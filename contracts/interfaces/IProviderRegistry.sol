@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ProviderStatus} from "../ConsentCodes.sol";
+
+/**
+ * @title IProviderRegistry
+ * @notice A directory of licensed healthcare providers. Registrars (`REGISTRAR_ROLE`) register, suspend and reinstate
+ * providers and set their capabilities; the admin (`DEFAULT_ADMIN_ROLE`, a multisig or timelock in production)
+ * manages registrars. Nobody here can touch a patient's consents or records: the consent registry only asks this
+ * directory whether a grantee is an active provider, and which stable id its consents are kept under.
+ *
+ * Every provider has a stable id: the address it was first registered with. A provider that loses a key calls
+ * {rotateKey}; the old address is retired (treated as suspended forever) and the new one carries the same id, so the
+ * consents patients gave the provider follow it without being granted again.
+ */
+interface IProviderRegistry {
+    /**
+     * @dev One address's entry. The first slot is all the consent registry reads on its hot path:
+     * `| registeredAt uint40 | status uint8 | capabilities uint8 | id address |` (low bits on the right).
+     * @param id the provider's stable id (its first registered address); zero for an unregistered address
+     * @param capabilities mask of CAPABILITY_TREATMENT (1), CAPABILITY_EMERGENCY (2), CAPABILITY_RESEARCH (4)
+     * @param status None, Active, Suspended, or Retired for a key given up by {rotateKey}
+     * @param registeredAt when the provider was first registered
+     * @param identifierHash a hash of an external identifier (for example a salted NPI), never the identifier
+     */
+    struct Provider {
+        address id;
+        uint8 capabilities;
+        ProviderStatus status;
+        uint40 registeredAt;
+        bytes32 identifierHash;
+    }
+
+    /// @notice `provider` was registered with stable id `provider`.
+    event ProviderRegistered(
+        address indexed provider,
+        bytes32 identifierHash,
+        uint8 capabilities,
+        string metadataURI,
+        address registrar
+    );
+    /// @notice The capabilities of `provider` were set to `capabilities`.
+    event CapabilitiesChanged(address indexed provider, uint8 capabilities, address registrar);
+    /// @notice `provider` was suspended: consents to it authorise nothing until it is reinstated.
+    event ProviderSuspended(address indexed provider, bytes32 reasonHash, address registrar);
+    /// @notice `provider` was reinstated after a suspension.
+    event ProviderReinstated(address indexed provider, address registrar);
+    /// @notice The provider with stable id `id` moved from `oldKey` (now retired) to `newKey`.
+    event KeyRotated(address indexed id, address indexed oldKey, address indexed newKey);
+
+    /// @notice The zero address was given where an account is needed.
+    error ZeroAddress();
+    /// @notice `account` is, or once was, registered (a retired key can never be registered again).
+    error AlreadyRegistered(address account);
+    /// @notice `account` is not a registered provider.
+    error UnknownProvider(address account);
+    /// @notice `account` is a key retired by a rotation; act on the provider's current key.
+    error KeyRetired(address account);
+    /// @notice The capabilities mask is empty.
+    error EmptyCapabilities();
+    /// @notice The capabilities mask has bits that name no capability.
+    error UnknownCapabilities(uint8 capabilities);
+    /// @notice `account` is not active (it is suspended), so it cannot do this.
+    error ProviderNotActive(address account);
+    /// @notice `account` is already suspended.
+    error AlreadySuspended(address account);
+    /// @notice `account` is not suspended, so there is nothing to reinstate.
+    error NotSuspended(address account);
+    /// @notice The metadata URI is `length` bytes; at most `maxLength` are accepted.
+    error UriTooLong(uint256 length, uint256 maxLength);
+
+    /**
+     * @notice Registers `provider` as an active provider whose stable id is its own address.
+     * @dev Only `REGISTRAR_ROLE`. Emits {ProviderRegistered}.
+     * @param provider the provider's address
+     * @param identifierHash a hash of an external identifier (for example a salted NPI), never the identifier itself
+     * @param capabilities a non-empty mask of the known capability bits
+     * @param metadataURI a content address or opaque locator of public metadata, emitted and not stored
+     */
+    function register(
+        address provider,
+        bytes32 identifierHash,
+        uint8 capabilities,
+        string calldata metadataURI
+    ) external;
+
+    /**
+     * @notice Sets the capabilities of a registered, unretired `provider`.
+     * @dev Only `REGISTRAR_ROLE`. Emits {CapabilitiesChanged}.
+     */
+    function setCapabilities(address provider, uint8 capabilities) external;
+
+    /**
+     * @notice Suspends `provider`: every consent to it stops authorising at once.
+     * @dev Only `REGISTRAR_ROLE`. Emits {ProviderSuspended}.
+     * @param reasonHash a hash of the reason, kept off-chain
+     */
+    function suspend(address provider, bytes32 reasonHash) external;
+
+    /**
+     * @notice Reinstates a suspended `provider`: its consents authorise again.
+     * @dev Only `REGISTRAR_ROLE`. Emits {ProviderReinstated}.
+     */
+    function reinstate(address provider) external;
+
+    /**
+     * @notice Moves the caller's registration to `newAddress`. The caller's address is retired for good.
+     * @dev Only an active provider, on its current key. `newAddress` must never have been registered, and should be a
+     * fresh key: the consent registry keeps consents under the provider's id, so consents once given to
+     * `newAddress` as a plain address are no longer consulted. Emits {KeyRotated}.
+     */
+    function rotateKey(address newAddress) external;
+
+    /// @notice Whether `provider` is a registered provider that is not suspended or retired.
+    function isActive(address provider) external view returns (bool);
+
+    /// @notice Whether `provider` is active and has every bit of `capability`.
+    function hasCapability(address provider, uint8 capability) external view returns (bool);
+
+    /// @notice The entry of `account`: zeroed for an unregistered address.
+    function providerOf(address account) external view returns (Provider memory);
+
+    /**
+     * @notice What the consent registry needs to know of a grantee, in one storage read.
+     * @return id the key consents to `account` are kept under: the provider's stable id, or `account` itself when
+     * it is not registered
+     * @return status the status of `account` itself (a retired key is Retired even if its provider is active)
+     * @return capabilities the capabilities of `account` (zero when unregistered)
+     */
+    function resolve(address account) external view returns (address id, ProviderStatus status, uint8 capabilities);
+}

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {RecordStatus} from "../ConsentCodes.sol";
+import {IConsentRegistry} from "./IConsentRegistry.sol";
+
+/**
+ * @title IRecordRegistry
+ * @notice Tamper-evident anchors for off-chain medical records. The chain holds a fingerprint (the SHA-256 of the
+ * stored bytes) and, in events only, a pointer to where they are kept: never the record. Anyone holding a copy can
+ * prove it is exactly what was anchored, when and by whom. A corrected version supersedes the one it replaces; a
+ * record entered in error is retracted, never changed. Batches anchor a Merkle root of many records at the cost of
+ * one.
+ */
+interface IRecordRegistry {
+    /**
+     * @dev What {recordOf} returns. Stored in at most four slots, of which a patient's own anchor writes two:
+     * slot 0 `| patient address | anchoredAt uint40 | status uint8 |`, slot 1 `category`, slot 2 `anchoredBy` (left
+     * zero when the patient anchored), slot 3 `supersededBy` (written only when superseded).
+     */
+    struct Record {
+        address patient;
+        uint40 anchoredAt;
+        RecordStatus status;
+        bytes32 category;
+        address anchoredBy;
+        bytes32 supersededBy;
+    }
+
+    /**
+     * @dev One anchored batch, two slots: `root`, then `| submitter address | count uint32 | anchoredAt uint40 |`.
+     */
+    struct Batch {
+        bytes32 root;
+        address submitter;
+        uint32 count;
+        uint40 anchoredAt;
+    }
+
+    /// @notice Record `recordId` of `patient`, fingerprint `contentHash`, was anchored by `anchoredBy`, replacing
+    /// `supersedes` (or zero); `uri` says where the bytes are kept.
+    event RecordAnchored(
+        bytes32 indexed recordId,
+        address indexed patient,
+        bytes32 indexed category,
+        bytes32 contentHash,
+        address anchoredBy,
+        bytes32 supersedes,
+        string uri
+    );
+    /// @notice Record `recordId` of `patient` was retracted (entered in error) by `by`, giving `reasonHash`.
+    event RecordRetracted(bytes32 indexed recordId, address indexed patient, bytes32 reasonHash, address by);
+    /// @notice `submitter` anchored the Merkle root `root` of `count` records as batch `batchId`.
+    event BatchAnchored(uint256 indexed batchId, bytes32 root, uint32 count, address indexed submitter, string uri);
+
+    /// @notice `caller` may not anchor records of `patient` in `category`: it is not the patient, a delegate, or a
+    /// grantee the patient authorised to COLLECT that category.
+    error NotAuthorizedWriter(address patient, address caller, bytes32 category);
+    /// @notice `caller` may not retract `recordId`: only the patient, a delegate, or the anchoring account may.
+    error NotAuthorizedRetractor(bytes32 recordId, address caller);
+    /// @notice The content hash is zero.
+    error ZeroContentHash();
+    /// @notice The category is zero.
+    error ZeroCategory();
+    /// @notice This content is already anchored for this patient as `recordId`.
+    error AlreadyAnchored(bytes32 recordId);
+    /// @notice No record `recordId` was ever anchored.
+    error UnknownRecord(bytes32 recordId);
+    /// @notice `recordId` belongs to another patient, so it cannot be superseded here.
+    error ForeignRecord(bytes32 recordId);
+    /// @notice `recordId` was retracted; a retracted record cannot be superseded.
+    error SupersedesRetracted(bytes32 recordId);
+    /// @notice `recordId` was already superseded by `supersededBy`; supersede the newest version.
+    error AlreadySuperseded(bytes32 recordId, bytes32 supersededBy);
+    /// @notice `recordId` is already retracted.
+    error AlreadyRetracted(bytes32 recordId);
+    /// @notice The URI is `length` bytes; at most `maxLength` are accepted.
+    error UriTooLong(uint256 length, uint256 maxLength);
+    /// @notice A batch must hold at least one record.
+    error EmptyBatch();
+    /// @notice The Merkle root is zero.
+    error ZeroRoot();
+    /// @notice The caller already anchored this root as batch `batchId`.
+    error BatchAlreadyAnchored(uint256 batchId);
+
+    /**
+     * @notice Anchors the fingerprint of one record of `patient`.
+     * @dev Callable by the patient, a delegate of the patient whose term is running, or a grantee the consent
+     * registry authorises right now for Action.COLLECT on `category` under any purpose. Emits {RecordAnchored}.
+     * @param category the record's category (keccak256 of its code)
+     * @param contentHash SHA-256 of the stored bytes
+     * @param supersedes zero, or the id of an Active record of the same patient that this version replaces
+     * @param uri where the bytes are kept (`ipfs://<cid>` or an opaque locator), at most 512 bytes; emitted only
+     * @return recordId `keccak256(abi.encode(patient, contentHash))`
+     */
+    function anchor(
+        address patient,
+        bytes32 category,
+        bytes32 contentHash,
+        bytes32 supersedes,
+        string calldata uri
+    ) external returns (bytes32 recordId);
+
+    /**
+     * @notice Marks `recordId` as entered in error. Its history stays; nothing is deleted.
+     * @dev Callable by the patient, a delegate of the patient, or the account that anchored it. Emits
+     * {RecordRetracted}.
+     * @param reasonHash a hash of the reason, kept off-chain
+     */
+    function retract(bytes32 recordId, bytes32 reasonHash) external;
+
+    /// @notice The record `recordId` (all zero when unknown).
+    function recordOf(bytes32 recordId) external view returns (Record memory);
+
+    /**
+     * @notice Whether `contentHash` is anchored for `patient`, with its status and anchoring time.
+     */
+    function verify(
+        address patient,
+        bytes32 contentHash
+    ) external view returns (bool anchored, RecordStatus status, uint40 anchoredAt);
+
+    /**
+     * @notice Anchors the Merkle root of `count` records (OpenZeppelin StandardMerkleTree over
+     * `(address patient, bytes32 category, bytes32 contentHash)`), at a cost independent of `count`.
+     * @dev Anyone may anchor a batch: it is the submitter's claim to have held exactly these records at this time,
+     * not a write into a patient's ledger, so a verifier checks who the submitter is. Emits {BatchAnchored}.
+     * @return batchId `uint256(keccak256(abi.encode(msg.sender, root)))`: nobody can claim another's root
+     */
+    function anchorBatch(bytes32 root, uint32 count, string calldata uri) external returns (uint256 batchId);
+
+    /// @notice The batch `batchId` (all zero when unknown).
+    function batchOf(uint256 batchId) external view returns (Batch memory);
+
+    /**
+     * @notice Whether (`patient`, `category`, `contentHash`) is a leaf of batch `batchId`, by `proof` as
+     * the OpenZeppelin merkle-tree library produces it.
+     */
+    function verifyBatchItem(
+        uint256 batchId,
+        bytes32[] calldata proof,
+        address patient,
+        bytes32 category,
+        bytes32 contentHash
+    ) external view returns (bool);
+
+    /// @notice The consent registry consulted for delegates and COLLECT permits, fixed at deployment.
+    function consentRegistry() external view returns (IConsentRegistry);
+}

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IConsentRegistry} from "../interfaces/IConsentRegistry.sol";
+import {Purpose, Action} from "../ConsentCodes.sol";
+
+/**
+ * @dev A contract that asks the consent registry before acting, as a provider's on-chain application would. Used by
+ * the tests and the gas benchmark to measure what one `isAuthorized` costs its caller.
+ */
+contract ConsentConsumer {
+    IConsentRegistry public immutable registry;
+
+    /// @notice The answer and the gas of the last measured check.
+    bool public lastAnswer;
+    uint256 public lastGas;
+
+    constructor(IConsentRegistry registry_) {
+        registry = registry_;
+    }
+
+    /// @notice Asks the registry and stores the answer and the gas the call used, cold or warm as it happens.
+    function check(address patient, bytes32 category, Purpose purpose, Action action) external returns (bool) {
+        uint256 before = gasleft();
+        bool answer = registry.isAuthorized(patient, address(this), category, purpose, action);
+        lastGas = before - gasleft();
+        lastAnswer = answer;
+        return answer;
+    }
+}
