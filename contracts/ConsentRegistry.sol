@@ -28,13 +28,13 @@ import {
  * forwarder: the two together let anyone spoof a patient.
  */
 contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
-    /// @dev EIP-712 type of a signed grant. External clients sign exactly this string.
+    /// @notice EIP-712 type hash of a signed grant. External clients sign exactly this type string.
     bytes32 public constant GRANT_TYPEHASH =
         keccak256(
             "Grant(address patient,address grantee,bytes32 category,uint32 purposes,uint8 actions,uint40 notBefore,uint40 expiresAt,uint256 nonce,uint256 deadline)"
         );
 
-    /// @dev EIP-712 type of a signed revocation.
+    /// @notice EIP-712 type hash of a signed revocation.
     bytes32 public constant REVOKE_TYPEHASH =
         keccak256("Revoke(address patient,address grantee,bytes32 category,uint256 nonce,uint256 deadline)");
 
@@ -68,6 +68,7 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
         _;
     }
 
+    /// @notice Deploys a consent registry bound to one provider registry for good.
     /// @param providers the provider registry consulted for suspensions, key rotations and break-glass rights
     constructor(IProviderRegistry providers) EIP712("ConsentRegistry", "1") {
         providerRegistry = providers;
@@ -409,8 +410,13 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
     }
 
     /**
-     * @dev The one authorisation rule. Reads the provider entry, the patient's state, the consent for the category
+     * @notice The one authorisation rule. Reads the provider entry, the patient's state, the consent for the category
      * and the one for ANY_CATEGORY (and the break-glass window only when nothing else authorises): constant gas.
+     * @param patient the patient whose data is concerned
+     * @param grantee the account asking
+     * @param category the category asked for
+     * @param purposes mask of the purposes asked for (one bit for {isAuthorized})
+     * @param action the action asked for
      * @return authorized whether some purpose in `purposes` is authorised for `action`
      * @return key the key the grantee's consents are kept under
      */

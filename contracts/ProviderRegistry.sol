@@ -17,6 +17,7 @@ contract ProviderRegistry is IProviderRegistry, AccessControl {
 
     mapping(address account => Provider) private _providers;
 
+    /// @notice Deploys the directory with its first admin and, optionally, its first registrar.
     /// @param admin receives `DEFAULT_ADMIN_ROLE`, which manages registrars
     /// @param registrar receives `REGISTRAR_ROLE` (may be the zero address to appoint registrars later)
     constructor(address admin, address registrar) {

@@ -20,6 +20,7 @@ contract RecordRegistry is IRecordRegistry {
     mapping(bytes32 recordId => Record) private _records;
     mapping(uint256 batchId => Batch) private _batches;
 
+    /// @notice Deploys a record registry bound to one consent registry for good.
     /// @param consents the consent registry that says who may write a patient's records
     constructor(IConsentRegistry consents) {
         consentRegistry = consents;

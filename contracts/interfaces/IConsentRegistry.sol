@@ -53,6 +53,13 @@ interface IConsentRegistry {
 
     /// @notice `patient` permitted `grantee` the `actions` on `category` for the `purposes`, from `notBefore` until
     /// `expiresAt` (exclusive). Replaces any earlier permit or deny for the key.
+    /// @param patient the patient whose data or consents are concerned
+    /// @param grantee the account the consent is given to (a provider's address or stable id, a person, a contract)
+    /// @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY
+    /// @param purposes mask of `1 << uint8(Purpose)` bits
+    /// @param actions mask of `1 << uint8(Action)` bits
+    /// @param notBefore first second the permit is in force (0: now)
+    /// @param expiresAt first second it is no longer in force
     event ConsentGranted(
         address indexed patient,
         address indexed grantee,
@@ -63,18 +70,39 @@ interface IConsentRegistry {
         uint40 expiresAt
     );
     /// @notice `patient` withdrew the permit or deny for (`grantee`, `category`).
+    /// @param patient the patient whose data or consents are concerned
+    /// @param grantee the account the consent is given to (a provider's address or stable id, a person, a contract)
+    /// @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY
     event ConsentRevoked(address indexed patient, address indexed grantee, bytes32 indexed category);
     /// @notice `patient` denied `grantee` any access to `category` (every category for ANY_CATEGORY).
+    /// @param patient the patient whose data or consents are concerned
+    /// @param grantee the account the consent is given to (a provider's address or stable id, a person, a contract)
+    /// @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY
     event ConsentDenied(address indexed patient, address indexed grantee, bytes32 indexed category);
     /// @notice `patient` ended every permit given so far; the patient is now in `epoch`. Denies stay.
+    /// @param patient the patient whose data or consents are concerned
+    /// @param epoch the patient's new epoch
     event AllConsentsRevoked(address indexed patient, uint32 epoch);
     /// @notice `patient` appointed `delegate` to manage their consents until `expiresAt` (exclusive).
+    /// @param patient the patient whose data or consents are concerned
+    /// @param delegate the delegate (guardian, holder of power of attorney, carer)
+    /// @param expiresAt first second it is no longer in force
     event DelegateSet(address indexed patient, address indexed delegate, uint40 expiresAt);
     /// @notice `patient` removed `delegate`.
+    /// @param patient the patient whose data or consents are concerned
+    /// @param delegate the delegate (guardian, holder of power of attorney, carer)
     event DelegateRemoved(address indexed patient, address indexed delegate);
     /// @notice Break-glass access to `patient`'s data was allowed (the default) or refused, by `by`.
+    /// @param patient the patient whose data or consents are concerned
+    /// @param allowed true to allow break-glass access, false to refuse it
+    /// @param by the account that made the change
     event EmergencyAccessSet(address indexed patient, bool allowed, address by);
     /// @notice `provider` opened break-glass access to `patient` until `expiresAt`, giving `reasonHash`.
+    /// @param patient the patient whose data or consents are concerned
+    /// @param provider a provider's address
+    /// @param openedAt when the window opened
+    /// @param expiresAt first second it is no longer in force
+    /// @param reasonHash a hash of the reason, kept off-chain
     event EmergencyAccessOpened(
         address indexed patient,
         address indexed provider,
@@ -83,8 +111,17 @@ interface IConsentRegistry {
         bytes32 reasonHash
     );
     /// @notice `by` closed `provider`'s break-glass access to `patient` before it expired.
+    /// @param patient the patient whose data or consents are concerned
+    /// @param provider a provider's address
+    /// @param by the account that made the change
     event EmergencyAccessClosed(address indexed patient, address indexed provider, address by);
     /// @notice `grantee` accessed `patient`'s data under consent (HIPAA accounting of disclosures).
+    /// @param patient the patient whose data or consents are concerned
+    /// @param grantee the account the consent is given to (a provider's address or stable id, a person, a contract)
+    /// @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY
+    /// @param purpose the purpose of use
+    /// @param action the action
+    /// @param recordId the record's id
     event AccessRecorded(
         address indexed patient,
         address indexed grantee,
@@ -134,6 +171,12 @@ interface IConsentRegistry {
      * (0: now) until `expiresAt` (exclusive). Replaces any earlier permit or deny for the same key.
      * @dev Emits {ConsentGranted}. Reverts on a zero grantee, the caller as grantee, a zero category, an empty or
      * unknown purposes or actions mask, `expiresAt <= notBefore`, or `expiresAt` not in the future.
+     * @param grantee the account the consent is given to (a provider's address or stable id, a person, a contract)
+     * @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY
+     * @param purposes mask of `1 << uint8(Purpose)` bits
+     * @param actions mask of `1 << uint8(Action)` bits
+     * @param notBefore first second the permit is in force (0: now)
+     * @param expiresAt first second it is no longer in force
      */
     function grant(
         address grantee,
@@ -147,6 +190,8 @@ interface IConsentRegistry {
     /**
      * @notice Withdraws the caller's permit or deny for (`grantee`, `category`).
      * @dev Emits {ConsentRevoked}. Reverts with {NothingToRevoke} when there is neither.
+     * @param grantee the account the consent is given to (a provider's address or stable id, a person, a contract)
+     * @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY
      */
     function revoke(address grantee, bytes32 category) external;
 
@@ -154,6 +199,8 @@ interface IConsentRegistry {
      * @notice Denies `grantee` any access to the caller's `category` data (FHIR decision = deny). A deny for a
      * category, or for ANY_CATEGORY, beats every permit for that grantee, and survives {revokeAll}.
      * @dev Emits {ConsentDenied}. Replaces any earlier permit for the same key.
+     * @param grantee the account the consent is given to (a provider's address or stable id, a person, a contract)
+     * @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY
      */
     function deny(address grantee, bytes32 category) external;
 
@@ -170,6 +217,12 @@ interface IConsentRegistry {
      * `notBefore <= block.timestamp < expiresAt`, it was not revoked singly or by {revokeAll}, no deny for the
      * category or for ANY_CATEGORY applies, and the grantee, if it is a registered provider, is active. Break-glass
      * access opened by the grantee also authorises (Purpose.ETREAT, Action.ACCESS). Constant gas.
+     * @param patient the patient whose data or consents are concerned
+     * @param grantee the account the consent is given to (a provider's address or stable id, a person, a contract)
+     * @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY
+     * @param purpose the purpose of use
+     * @param action the action
+     * @return whether the access is authorised now
      */
     function isAuthorized(
         address patient,
@@ -182,6 +235,12 @@ interface IConsentRegistry {
     /**
      * @notice Whether `grantee` may perform `action` on `patient`'s `category` data for at least one of the
      * `purposes` in the mask, under the rules of {isAuthorized}.
+     * @param patient the patient whose data or consents are concerned
+     * @param grantee the account the consent is given to (a provider's address or stable id, a person, a contract)
+     * @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY
+     * @param purposes mask of `1 << uint8(Purpose)` bits
+     * @param action the action
+     * @return whether the access is authorised now for at least one purpose
      */
     function isAuthorizedForAny(
         address patient,
@@ -194,6 +253,11 @@ interface IConsentRegistry {
     /**
      * @notice The consent stored for exactly (`patient`, `grantee`, `category`), and its status now.
      * @dev Does not fall back to ANY_CATEGORY and does not consider the provider registry: it reports the key.
+     * @param patient the patient whose data or consents are concerned
+     * @param grantee the account the consent is given to (a provider's address or stable id, a person, a contract)
+     * @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY
+     * @return consent the stored consent (all zero when none)
+     * @return status what the consent says now
      */
     function consentOf(
         address patient,
@@ -205,24 +269,40 @@ interface IConsentRegistry {
      * @notice Appoints `delegate` (a guardian, a holder of power of attorney, a carer) to grant, revoke and deny on
      * the caller's behalf until `expiresAt` (exclusive). Setting it again changes the term.
      * @dev Emits {DelegateSet}. Only a patient appoints their delegates: delegates cannot appoint delegates.
+     * @param delegate the delegate (guardian, holder of power of attorney, carer)
+     * @param expiresAt first second it is no longer in force
      */
     function setDelegate(address delegate, uint40 expiresAt) external;
 
     /**
      * @notice Removes the caller's `delegate` at once.
      * @dev Emits {DelegateRemoved}. Reverts with {DelegateNotFound} when `delegate` was not appointed.
+     * @param delegate the delegate (guardian, holder of power of attorney, carer)
      */
     function removeDelegate(address delegate) external;
 
     /// @notice Whether `delegate` is a delegate of `patient` whose term is running.
+    /// @param patient the patient whose data or consents are concerned
+    /// @param delegate the delegate (guardian, holder of power of attorney, carer)
+    /// @return whether the delegate's term is running
     function isDelegate(address patient, address delegate) external view returns (bool);
 
     /// @notice When the term of `patient`'s `delegate` ends (0 when none was appointed).
+    /// @param patient the patient whose data or consents are concerned
+    /// @param delegate the delegate (guardian, holder of power of attorney, carer)
+    /// @return the end of the term
     function delegateExpiry(address patient, address delegate) external view returns (uint40);
 
     /**
      * @notice {grant} on behalf of `patient`, by a delegate of the patient.
      * @dev Reverts with {NotDelegate} unless the caller's term as the patient's delegate is running.
+     * @param patient the patient whose data or consents are concerned
+     * @param grantee the account the consent is given to (a provider's address or stable id, a person, a contract)
+     * @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY
+     * @param purposes mask of `1 << uint8(Purpose)` bits
+     * @param actions mask of `1 << uint8(Action)` bits
+     * @param notBefore first second the permit is in force (0: now)
+     * @param expiresAt first second it is no longer in force
      */
     function grantFor(
         address patient,
@@ -235,9 +315,15 @@ interface IConsentRegistry {
     ) external;
 
     /// @notice {revoke} on behalf of `patient`, by a delegate of the patient.
+    /// @param patient the patient whose data or consents are concerned
+    /// @param grantee the account the consent is given to (a provider's address or stable id, a person, a contract)
+    /// @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY
     function revokeFor(address patient, address grantee, bytes32 category) external;
 
     /// @notice {deny} on behalf of `patient`, by a delegate of the patient.
+    /// @param patient the patient whose data or consents are concerned
+    /// @param grantee the account the consent is given to (a provider's address or stable id, a person, a contract)
+    /// @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY
     function denyFor(address patient, address grantee, bytes32 category) external;
 
     /**
@@ -245,12 +331,20 @@ interface IConsentRegistry {
      * submit it; the result and the events are those of the patient calling {grant}.
      * @dev The signature is checked with ERC-1271 when the patient is a contract, and may be of any length.
      * Reverts with {SignatureExpired} after `deadline`, {InvalidSignature} for any other mismatch.
+     * @param request the signed grant
+     * @param deadline last second (inclusive) at which the signature may be submitted
+     * @param signature the patient's signature: ECDSA for an EOA, any length for an ERC-1271 wallet
      */
     function grantWithSig(GrantRequest calldata request, uint256 deadline, bytes calldata signature) external;
 
     /**
      * @notice Submits a revocation the patient signed (EIP-712 `Revoke`), consuming the patient's next nonce.
      * @dev As {grantWithSig}; the result is that of the patient calling {revoke}.
+     * @param patient the patient whose data or consents are concerned
+     * @param grantee the account the consent is given to (a provider's address or stable id, a person, a contract)
+     * @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY
+     * @param deadline last second (inclusive) at which the signature may be submitted
+     * @param signature the patient's signature: ECDSA for an EOA, any length for an ERC-1271 wallet
      */
     function revokeWithSig(
         address patient,
@@ -261,24 +355,33 @@ interface IConsentRegistry {
     ) external;
 
     /// @notice Consumes the caller's next nonce, cancelling every signature still unsubmitted.
+    /// @return the nonce consumed
     function useNonce() external returns (uint256);
 
     /// @notice The provider registry this consent registry consults, fixed at deployment.
+    /// @return the provider registry
     function providerRegistry() external view returns (IProviderRegistry);
 
     /// @notice The number of times `patient` has called {revokeAll}.
+    /// @param patient the patient whose data or consents are concerned
+    /// @return the epoch
     function epochOf(address patient) external view returns (uint32);
 
     /**
      * @notice Allows (the default) or refuses break-glass access to the caller's data.
      * @dev Emits {EmergencyAccessSet}. Refusing also stops any window already open from authorising.
+     * @param allowed true to allow break-glass access, false to refuse it
      */
     function setEmergencyAccess(bool allowed) external;
 
     /// @notice {setEmergencyAccess} on behalf of `patient`, by a delegate of the patient.
+    /// @param patient the patient whose data or consents are concerned
+    /// @param allowed true to allow break-glass access, false to refuse it
     function setEmergencyAccessFor(address patient, bool allowed) external;
 
     /// @notice Whether break-glass access to `patient`'s data is allowed.
+    /// @param patient the patient whose data or consents are concerned
+    /// @return whether break-glass access is allowed
     function emergencyAccessAllowed(address patient) external view returns (bool);
 
     /**
@@ -286,23 +389,34 @@ interface IConsentRegistry {
      * `patient`'s data for emergency treatment (Purpose.ETREAT), except categories the patient denied it.
      * @dev Only an active provider with the emergency capability. Refused with {EmergencyAccessRefused} when the
      * patient refused break-glass access or denied the provider ANY_CATEGORY. Emits {EmergencyAccessOpened}.
+     * @param patient the patient whose data or consents are concerned
      * @param reasonHash a hash of the clinical reason, kept off-chain
      */
     function emergencyAccess(address patient, bytes32 reasonHash) external;
 
     /// @notice Ends `provider`'s break-glass access to the caller's data now.
+    /// @param provider a provider's address
     function closeEmergencyAccess(address provider) external;
 
     /// @notice {closeEmergencyAccess} on behalf of `patient`, by a delegate of the patient.
+    /// @param patient the patient whose data or consents are concerned
+    /// @param provider a provider's address
     function closeEmergencyAccessFor(address patient, address provider) external;
 
     /// @notice When `provider`'s break-glass window on `patient` ends (0, or a past time, when none is open).
+    /// @param patient the patient whose data or consents are concerned
+    /// @param provider a provider's address
+    /// @return the end of the window
     function emergencyAccessExpiry(address patient, address provider) external view returns (uint40);
 
     /**
      * @notice Records that the caller accessed `patient`'s data, for the patient's accounting of disclosures.
      * @dev Reverts with {NotAuthorized} unless {isAuthorized} holds for the caller right now. Emits
      * {AccessRecorded}; writes no storage.
+     * @param patient the patient whose data or consents are concerned
+     * @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY
+     * @param purpose the purpose of use
+     * @param action the action
      * @param recordId the anchored record accessed, or zero
      */
     function recordAccess(address patient, bytes32 category, Purpose purpose, Action action, bytes32 recordId) external;

@@ -24,6 +24,8 @@ interface IProviderRegistry {
      * @param registeredAt when the provider was first registered
      * @param identifierHash a hash of an external identifier (for example a salted NPI), never the identifier
      */
+    // Two slots, as the layout above says; the rule's guess counts the bytes32 as if it could share the first.
+    // solhint-disable-next-line gas-struct-packing
     struct Provider {
         address id;
         uint8 capabilities;
@@ -33,6 +35,11 @@ interface IProviderRegistry {
     }
 
     /// @notice `provider` was registered with stable id `provider`.
+    /// @param provider a provider's address
+    /// @param identifierHash a hash of an external identifier (for example a salted NPI), never the identifier itself
+    /// @param capabilities mask of CAPABILITY_TREATMENT (1), CAPABILITY_EMERGENCY (2), CAPABILITY_RESEARCH (4)
+    /// @param metadataURI a content address or opaque locator of public metadata, emitted and not stored
+    /// @param registrar the registrar that made the change
     event ProviderRegistered(
         address indexed provider,
         bytes32 identifierHash,
@@ -41,12 +48,23 @@ interface IProviderRegistry {
         address registrar
     );
     /// @notice The capabilities of `provider` were set to `capabilities`.
+    /// @param provider a provider's address
+    /// @param capabilities mask of CAPABILITY_TREATMENT (1), CAPABILITY_EMERGENCY (2), CAPABILITY_RESEARCH (4)
+    /// @param registrar the registrar that made the change
     event CapabilitiesChanged(address indexed provider, uint8 capabilities, address registrar);
     /// @notice `provider` was suspended: consents to it authorise nothing until it is reinstated.
+    /// @param provider a provider's address
+    /// @param reasonHash a hash of the reason, kept off-chain
+    /// @param registrar the registrar that made the change
     event ProviderSuspended(address indexed provider, bytes32 reasonHash, address registrar);
     /// @notice `provider` was reinstated after a suspension.
+    /// @param provider a provider's address
+    /// @param registrar the registrar that made the change
     event ProviderReinstated(address indexed provider, address registrar);
     /// @notice The provider with stable id `id` moved from `oldKey` (now retired) to `newKey`.
+    /// @param id the provider's stable id
+    /// @param oldKey the key retired
+    /// @param newKey the key now in use
     event KeyRotated(address indexed id, address indexed oldKey, address indexed newKey);
 
     /// @notice The zero address was given where an account is needed.
@@ -88,12 +106,15 @@ interface IProviderRegistry {
     /**
      * @notice Sets the capabilities of a registered, unretired `provider`.
      * @dev Only `REGISTRAR_ROLE`. Emits {CapabilitiesChanged}.
+     * @param provider a provider's address
+     * @param capabilities mask of CAPABILITY_TREATMENT (1), CAPABILITY_EMERGENCY (2), CAPABILITY_RESEARCH (4)
      */
     function setCapabilities(address provider, uint8 capabilities) external;
 
     /**
      * @notice Suspends `provider`: every consent to it stops authorising at once.
      * @dev Only `REGISTRAR_ROLE`. Emits {ProviderSuspended}.
+     * @param provider a provider's address
      * @param reasonHash a hash of the reason, kept off-chain
      */
     function suspend(address provider, bytes32 reasonHash) external;
@@ -101,6 +122,7 @@ interface IProviderRegistry {
     /**
      * @notice Reinstates a suspended `provider`: its consents authorise again.
      * @dev Only `REGISTRAR_ROLE`. Emits {ProviderReinstated}.
+     * @param provider a provider's address
      */
     function reinstate(address provider) external;
 
@@ -109,16 +131,24 @@ interface IProviderRegistry {
      * @dev Only an active provider, on its current key. `newAddress` must never have been registered, and should be a
      * fresh key: the consent registry keeps consents under the provider's id, so consents once given to
      * `newAddress` as a plain address are no longer consulted. Emits {KeyRotated}.
+     * @param newAddress the provider's new key
      */
     function rotateKey(address newAddress) external;
 
     /// @notice Whether `provider` is a registered provider that is not suspended or retired.
+    /// @param provider a provider's address
+    /// @return whether it is active
     function isActive(address provider) external view returns (bool);
 
     /// @notice Whether `provider` is active and has every bit of `capability`.
+    /// @param provider a provider's address
+    /// @param capability the capability bits required
+    /// @return whether it is active with every bit of `capability`
     function hasCapability(address provider, uint8 capability) external view returns (bool);
 
     /// @notice The entry of `account`: zeroed for an unregistered address.
+    /// @param account any address
+    /// @return the entry
     function providerOf(address account) external view returns (Provider memory);
 
     /**
@@ -127,6 +157,7 @@ interface IProviderRegistry {
      * it is not registered
      * @return status the status of `account` itself (a retired key is Retired even if its provider is active)
      * @return capabilities the capabilities of `account` (zero when unregistered)
+     * @param account any address
      */
     function resolve(address account) external view returns (address id, ProviderStatus status, uint8 capabilities);
 }

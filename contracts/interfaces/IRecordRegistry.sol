@@ -39,6 +39,13 @@ interface IRecordRegistry {
 
     /// @notice Record `recordId` of `patient`, fingerprint `contentHash`, was anchored by `anchoredBy`, replacing
     /// `supersedes` (or zero); `uri` says where the bytes are kept.
+    /// @param recordId the record's id
+    /// @param patient the patient whose data or consents are concerned
+    /// @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY
+    /// @param contentHash SHA-256 of the stored bytes
+    /// @param anchoredBy the account that anchored it
+    /// @param supersedes zero, or the id of the Active record of the same patient that this version replaces
+    /// @param uri where the bytes are kept (`ipfs://<cid>` or an opaque locator), at most 512 bytes, emitted and not stored
     event RecordAnchored(
         bytes32 indexed recordId,
         address indexed patient,
@@ -49,8 +56,17 @@ interface IRecordRegistry {
         string uri
     );
     /// @notice Record `recordId` of `patient` was retracted (entered in error) by `by`, giving `reasonHash`.
+    /// @param recordId the record's id
+    /// @param patient the patient whose data or consents are concerned
+    /// @param reasonHash a hash of the reason, kept off-chain
+    /// @param by the account that made the change
     event RecordRetracted(bytes32 indexed recordId, address indexed patient, bytes32 reasonHash, address by);
     /// @notice `submitter` anchored the Merkle root `root` of `count` records as batch `batchId`.
+    /// @param batchId the batch's id
+    /// @param root the Merkle root
+    /// @param count how many records the batch holds
+    /// @param submitter the account that anchored the batch
+    /// @param uri where the bytes are kept (`ipfs://<cid>` or an opaque locator), at most 512 bytes, emitted and not stored
     event BatchAnchored(uint256 indexed batchId, bytes32 root, uint32 count, address indexed submitter, string uri);
 
     /// @notice `caller` may not anchor records of `patient` in `category`: it is not the patient, a delegate, or a
@@ -87,6 +103,7 @@ interface IRecordRegistry {
      * @notice Anchors the fingerprint of one record of `patient`.
      * @dev Callable by the patient, a delegate of the patient whose term is running, or a grantee the consent
      * registry authorises right now for Action.COLLECT on `category` under any purpose. Emits {RecordAnchored}.
+     * @param patient the patient whose record it is
      * @param category the record's category (keccak256 of its code)
      * @param contentHash SHA-256 of the stored bytes
      * @param supersedes zero, or the id of an Active record of the same patient that this version replaces
@@ -105,15 +122,23 @@ interface IRecordRegistry {
      * @notice Marks `recordId` as entered in error. Its history stays; nothing is deleted.
      * @dev Callable by the patient, a delegate of the patient, or the account that anchored it. Emits
      * {RecordRetracted}.
+     * @param recordId the record's id
      * @param reasonHash a hash of the reason, kept off-chain
      */
     function retract(bytes32 recordId, bytes32 reasonHash) external;
 
     /// @notice The record `recordId` (all zero when unknown).
+    /// @param recordId the record's id
+    /// @return the record, with `anchoredBy` set to the patient when the patient anchored it
     function recordOf(bytes32 recordId) external view returns (Record memory);
 
     /**
      * @notice Whether `contentHash` is anchored for `patient`, with its status and anchoring time.
+     * @param patient the patient whose data or consents are concerned
+     * @param contentHash SHA-256 of the stored bytes
+     * @return anchored whether it was ever anchored
+     * @return status the record's status
+     * @return anchoredAt when it was anchored
      */
     function verify(
         address patient,
@@ -125,16 +150,27 @@ interface IRecordRegistry {
      * `(address patient, bytes32 category, bytes32 contentHash)`), at a cost independent of `count`.
      * @dev Anyone may anchor a batch: it is the submitter's claim to have held exactly these records at this time,
      * not a write into a patient's ledger, so a verifier checks who the submitter is. Emits {BatchAnchored}.
+     * @param root the Merkle root
+     * @param count how many records the batch holds
+     * @param uri where the batch's manifest is kept (a content address or opaque locator), at most 512 bytes
      * @return batchId `uint256(keccak256(abi.encode(msg.sender, root)))`: nobody can claim another's root
      */
     function anchorBatch(bytes32 root, uint32 count, string calldata uri) external returns (uint256 batchId);
 
     /// @notice The batch `batchId` (all zero when unknown).
+    /// @param batchId the batch's id
+    /// @return the batch
     function batchOf(uint256 batchId) external view returns (Batch memory);
 
     /**
      * @notice Whether (`patient`, `category`, `contentHash`) is a leaf of batch `batchId`, by `proof` as
      * the OpenZeppelin merkle-tree library produces it.
+     * @param batchId the batch's id
+     * @param proof the Merkle proof of the item, as the OpenZeppelin merkle-tree library produces it
+     * @param patient the patient whose data or consents are concerned
+     * @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY
+     * @param contentHash SHA-256 of the stored bytes
+     * @return whether the item is in the batch
      */
     function verifyBatchItem(
         uint256 batchId,
@@ -145,5 +181,6 @@ interface IRecordRegistry {
     ) external view returns (bool);
 
     /// @notice The consent registry consulted for delegates and COLLECT permits, fixed at deployment.
+    /// @return the consent registry
     function consentRegistry() external view returns (IConsentRegistry);
 }
