@@ -45,13 +45,21 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
     uint8 private constant _ACCESS_BIT = uint8(1) << uint8(Action.ACCESS);
 
     /**
-     * @dev Per-patient state, one slot: `| epoch uint32 | emergencyRefused bool | 216 free bits |`.
+     * @dev Per-patient state, one slot: `| epoch uint32 | emergencyRefused bool | emergencyEpoch uint32 | 184 free |`.
      * `epoch` counts {revokeAll} calls: a permit stamped with an older epoch is revoked.
      * `emergencyRefused` is false by default, so break-glass access is allowed until the patient refuses it.
+     * `emergencyEpoch` counts refusals: a window opened in an older one stays closed even if access is allowed again.
      */
     struct PatientState {
         uint32 epoch;
         bool emergencyRefused;
+        uint32 emergencyEpoch;
+    }
+
+    /// @dev A break-glass window, one slot: `| expiresAt uint40 | emergencyEpoch uint32 | 184 free bits |`.
+    struct EmergencyWindow {
+        uint40 expiresAt;
+        uint32 emergencyEpoch;
     }
 
     /// @inheritdoc IConsentRegistry
@@ -60,7 +68,7 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
     mapping(address patient => PatientState) private _patients;
     mapping(address patient => mapping(address grantee => mapping(bytes32 category => Consent))) private _consents;
     mapping(address patient => mapping(address delegate => uint40 expiresAt)) private _delegates;
-    mapping(address patient => mapping(address provider => uint40 expiresAt)) private _emergency;
+    mapping(address patient => mapping(address provider => EmergencyWindow)) private _emergency;
 
     /// @dev Only a delegate of `patient` whose term is running.
     modifier onlyDelegateOf(address patient) {
@@ -284,7 +292,7 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
             revert EmergencyAccessRefused(patient, msg.sender);
         }
         uint40 expiresAt = uint40(block.timestamp) + EMERGENCY_WINDOW;
-        _emergency[patient][key] = expiresAt;
+        _emergency[patient][key] = EmergencyWindow(expiresAt, _patients[patient].emergencyEpoch);
         emit EmergencyAccessOpened(patient, key, uint40(block.timestamp), expiresAt, reasonHash);
     }
 
@@ -301,7 +309,7 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
     /// @inheritdoc IConsentRegistry
     function emergencyAccessExpiry(address patient, address provider) external view returns (uint40) {
         (address key, , ) = providerRegistry.resolve(provider);
-        return _emergency[patient][key];
+        return _liveWindowExpiry(patient, key);
     }
 
     /// @inheritdoc IConsentRegistry
@@ -398,13 +406,15 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
     }
 
     function _setEmergencyAccess(address patient, bool allowed) private {
-        _patients[patient].emergencyRefused = !allowed;
+        PatientState storage state = _patients[patient];
+        state.emergencyRefused = !allowed;
+        if (!allowed) ++state.emergencyEpoch;
         emit EmergencyAccessSet(patient, allowed, msg.sender);
     }
 
     function _closeEmergencyAccess(address patient, address provider) private {
         address key = _keyOf(provider);
-        if (_emergency[patient][key] <= block.timestamp) revert NoEmergencyAccess(patient, provider);
+        if (_liveWindowExpiry(patient, key) <= block.timestamp) revert NoEmergencyAccess(patient, provider);
         delete _emergency[patient][key];
         emit EmergencyAccessClosed(patient, key, msg.sender);
     }
@@ -450,7 +460,8 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
             capabilities & CAPABILITY_EMERGENCY != 0 &&
             !state.emergencyRefused
         ) {
-            authorized = block.timestamp < _emergency[patient][key];
+            EmergencyWindow memory window = _emergency[patient][key];
+            authorized = window.emergencyEpoch == state.emergencyEpoch && block.timestamp < window.expiresAt;
         }
     }
 
@@ -471,6 +482,12 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
             if (any.decision == Decision.Deny) return (true, false);
             permitted = permitted || _covers(any, epoch, purposes, actionBit);
         }
+    }
+
+    /// @dev The end of `key`'s window on `patient`, or 0 when it was opened before the patient's last refusal.
+    function _liveWindowExpiry(address patient, address key) private view returns (uint40) {
+        EmergencyWindow memory window = _emergency[patient][key];
+        return window.emergencyEpoch == _patients[patient].emergencyEpoch ? window.expiresAt : 0;
     }
 
     /// @dev Whether `consent` is a live permit of `epoch` covering one of `purposes` and `actionBit` now.

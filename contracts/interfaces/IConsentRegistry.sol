@@ -369,7 +369,8 @@ interface IConsentRegistry {
 
     /**
      * @notice Allows (the default) or refuses break-glass access to the caller's data.
-     * @dev Emits {EmergencyAccessSet}. Refusing also stops any window already open from authorising.
+     * @dev Emits {EmergencyAccessSet}. Refusing also closes every window already open, for good: allowing access
+     * again does not reopen them.
      * @param allowed true to allow break-glass access, false to refuse it
      */
     function setEmergencyAccess(bool allowed) external;
@@ -403,7 +404,8 @@ interface IConsentRegistry {
     /// @param provider a provider's address
     function closeEmergencyAccessFor(address patient, address provider) external;
 
-    /// @notice When `provider`'s break-glass window on `patient` ends (0, or a past time, when none is open).
+    /// @notice When `provider`'s break-glass window on `patient` ends (0, or a past time, when none is open; 0 when
+    /// the patient refused break-glass access after it opened).
     /// @param patient the patient whose data or consents are concerned
     /// @param provider a provider's address
     /// @return the end of the window

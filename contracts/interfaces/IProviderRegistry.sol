@@ -129,8 +129,9 @@ interface IProviderRegistry {
     /**
      * @notice Moves the caller's registration to `newAddress`. The caller's address is retired for good.
      * @dev Only an active provider, on its current key. `newAddress` must never have been registered, and should be a
-     * fresh key: the consent registry keeps consents under the provider's id, so consents once given to
-     * `newAddress` as a plain address are no longer consulted. Emits {KeyRotated}.
+     * fresh key: the consent registry consults the consents kept under the provider's id and, for a rotated key,
+     * those kept under that key too, so consents once given to `newAddress` as a plain address would apply to the
+     * provider. Emits {KeyRotated}.
      * @param newAddress the provider's new key
      */
     function rotateKey(address newAddress) external;
@@ -140,7 +141,7 @@ interface IProviderRegistry {
     /// @return whether it is active
     function isActive(address provider) external view returns (bool);
 
-    /// @notice Whether `provider` is active and has every bit of `capability`.
+    /// @notice Whether `provider` is active and has every bit of `capability` (false for an empty mask).
     /// @param provider a provider's address
     /// @param capability the capability bits required
     /// @return whether it is active with every bit of `capability`
