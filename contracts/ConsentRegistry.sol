@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Multicall} from "@openzeppelin/contracts/utils/Multicall.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
@@ -539,8 +540,12 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
         bytes calldata signature
     ) private view {
         if (block.timestamp > deadline) revert SignatureExpired(deadline);
-        if (!SignatureChecker.isValidSignatureNowCalldata(signer, _hashTypedDataV4(structHash), signature)) {
-            revert InvalidSignature();
-        }
+        bytes32 digest = _hashTypedDataV4(structHash);
+        // ECDSA first: an EOA patient's account is then never touched (no cold EXTCODESIZE, 2,600 gas). A contract
+        // has no key, so no ECDSA signature recovers to it; it falls through to ERC-1271, which for an address
+        // without code is false.
+        (address recovered, ECDSA.RecoverError error, ) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (error == ECDSA.RecoverError.NoError && recovered == signer) return;
+        if (!SignatureChecker.isValidERC1271SignatureNowCalldata(signer, digest, signature)) revert InvalidSignature();
     }
 }

@@ -15,23 +15,30 @@ struct EasAttestation {
     bytes data;
 }
 
-/// @dev The one EAS view the consumer needs.
+/// @title IEasAttestations
+/// @notice The one EAS view the consumer needs.
 interface IEasAttestations {
+    /// @notice The attestation `uid` (all zero when unknown).
+    /// @param uid the attestation's unique id
+    /// @return the attestation
     function getAttestation(bytes32 uid) external view returns (EasAttestation memory);
 }
 
 /**
- * @dev The gas benchmark's EAS counterpart of {ConsentConsumer}: a contract that checks, before acting, that a patient
+ * @title EasConsentConsumer
+ * @notice The gas benchmark's EAS counterpart of {ConsentConsumer}: a contract that checks, before acting, that a patient
  * consented to it, when the consent is an EAS attestation of the schema
  * `bytes32 category,uint32 purposes,uint8 actions` made by the patient to this contract. EAS stores attestations by
  * uid and does not interpret them, so the consumer is given the uid (found off-chain) and checks the fields itself:
  * that check is part of the measured job. It does not see denies, ANY_CATEGORY or a revoke-all, which EAS lacks.
  */
 contract EasConsentConsumer {
+    /// @notice The EAS instance read.
     IEasAttestations public immutable eas;
 
-    /// @notice The answer and the gas of the last measured check.
+    /// @notice The answer of the last measured check.
     bool public lastAnswer;
+    /// @notice The gas of the last measured check.
     uint256 public lastGas;
 
     constructor(IEasAttestations eas_) {
@@ -40,6 +47,13 @@ contract EasConsentConsumer {
 
     /// @notice Reads attestation `uid` and says whether it is `patient`'s live consent to this contract for
     /// `purpose` and `action` on `category`, storing the answer and the gas the read and the check used.
+    /// @param uid the attestation holding the consent
+    /// @param schema the consent schema's uid
+    /// @param patient the attester the consent must come from
+    /// @param category the category asked for
+    /// @param purpose the purpose asked for (a `Purpose` value)
+    /// @param action the action asked for (an `Action` value)
+    /// @return answer whether the attestation authorises this contract
     function check(
         bytes32 uid,
         bytes32 schema,
