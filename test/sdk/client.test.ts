@@ -1,0 +1,545 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+
+import {
+  ANY_CATEGORY,
+  Action,
+  Capability,
+  ConsentStatus,
+  Decision,
+  ProviderStatus,
+  Purpose,
+  RecordStatus,
+  actionMask,
+  categoryId,
+  purposeMask,
+} from "../../src/codes";
+import { connect, parseSignedGrant, type GrantParams, type SignedGrant } from "../../src/client";
+import { ConsentError } from "../../src/errors";
+import { contentHash, recordId } from "../../src/records";
+import { DAY } from "../helpers/fixtures";
+import { deploySdk } from "./fixture";
+
+const LAB = categoryId("laboratory");
+
+/** The error `promise` rejects with; fails when it resolves. */
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  expect.fail("expected the call to be rejected");
+}
+
+describe("ConsentClient", function () {
+  async function grantParams(grantee: string, overrides: Partial<GrantParams> = {}): Promise<GrantParams> {
+    return {
+      grantee,
+      category: "laboratory",
+      purposes: [Purpose.TREAT],
+      actions: [Action.ACCESS, Action.USE],
+      expiresAt: (await time.latest()) + 30 * DAY,
+      ...overrides,
+    };
+  }
+
+  describe("connect", function () {
+    it("should expose the three registries at the deployment's addresses", async function () {
+      const { patientClient, deployment } = await loadFixture(deploySdk);
+      expect(await patientClient.consents.getAddress()).to.equal(deployment.consentRegistry);
+      expect(await patientClient.providers.getAddress()).to.equal(deployment.providerRegistry);
+      expect(await patientClient.records.getAddress()).to.equal(deployment.recordRegistry);
+    });
+
+    it("should refuse a deployment with an invalid address", async function () {
+      const { patient, deployment } = await loadFixture(deploySdk);
+      expect(() => connect(patient, { ...deployment, consentRegistry: "0x1234" })).to.throw(/consentRegistry/);
+    });
+
+    it("should read with a provider and refuse to write without a signer", async function () {
+      const { client, patient, clinic } = await loadFixture(deploySdk);
+      const reader = client(ethers.provider);
+      expect((await reader.consentOf(patient.address, clinic.address, "laboratory")).status).to.equal(
+        ConsentStatus.None,
+      );
+      const error = await rejection(reader.grant(await grantParams(clinic.address)));
+      expect(error.message).to.match(/needs a signer/);
+    });
+  });
+
+  describe("categoryIdOf", function () {
+    it("should map codes, * and 0x ids to category ids", async function () {
+      const { patientClient } = await loadFixture(deploySdk);
+      expect(patientClient.categoryIdOf("laboratory")).to.equal(LAB);
+      expect(patientClient.categoryIdOf("*")).to.equal(ANY_CATEGORY);
+      expect(patientClient.categoryIdOf(LAB.toUpperCase().replace("0X", "0x"))).to.equal(LAB);
+    });
+
+    it("should refuse unknown, malformed and zero categories", async function () {
+      const { patientClient } = await loadFixture(deploySdk);
+      expect(() => patientClient.categoryIdOf("labratory")).to.throw(/Unknown category code "labratory"/);
+      expect(() => patientClient.categoryIdOf("Lab Results")).to.throw(/Invalid category code/);
+      expect(() => patientClient.categoryIdOf("0x1234")).to.throw(/32 bytes/);
+      expect(() => patientClient.categoryIdOf(ethers.ZeroHash)).to.throw(/zero/);
+    });
+
+    it("should accept the extra codes a client is configured with", async function () {
+      const { patient, deployment } = await loadFixture(deploySdk);
+      const custom = connect(patient, deployment, { categories: ["dental"] });
+      expect(custom.categoryIdOf("dental")).to.equal(categoryId("dental"));
+      const open = connect(patient, deployment, { anyCategoryCode: true });
+      expect(open.categoryIdOf("podiatry")).to.equal(categoryId("podiatry"));
+    });
+  });
+
+  describe("grant", function () {
+    it("should store a permit with purposes and actions given as arrays", async function () {
+      const { patientClient, consents, patient, clinic } = await loadFixture(deploySdk);
+      const params = await grantParams(clinic.address);
+      const receipt = await patientClient.grant(params);
+      expect(receipt.status).to.equal(1);
+      const { consent, status } = await patientClient.consentOf(patient.address, clinic.address, "laboratory");
+      expect(status).to.equal(ConsentStatus.Active);
+      expect(consent.purposes).to.equal(purposeMask(Purpose.TREAT));
+      expect(consent.actions).to.equal(actionMask(Action.ACCESS, Action.USE));
+      expect(consent.expiresAt).to.equal(params.expiresAt);
+      expect(consent.decision).to.equal(Decision.Permit);
+      expect(await consents.isAuthorized(patient.address, clinic.address, LAB, Purpose.TREAT, Action.USE)).to.equal(
+        true,
+      );
+    });
+
+    it("should accept masks, a bytes32 category id, a start time and bigints", async function () {
+      const { patientClient, patient, lab } = await loadFixture(deploySdk);
+      const start = (await time.latest()) + DAY;
+      await patientClient.grant({
+        grantee: lab.address,
+        category: categoryId("imaging"),
+        purposes: purposeMask(Purpose.TREAT, Purpose.HRESCH),
+        actions: actionMask(Action.COLLECT),
+        notBefore: BigInt(start),
+        expiresAt: BigInt(start + DAY),
+      });
+      const { consent, status } = await patientClient.consentOf(patient.address, lab.address, "imaging");
+      expect(status).to.equal(ConsentStatus.Pending);
+      expect(consent.purposes).to.equal(purposeMask(Purpose.TREAT, Purpose.HRESCH));
+      expect(consent.actions).to.equal(actionMask(Action.COLLECT));
+      expect(consent.notBefore).to.equal(start);
+    });
+
+    it("should grant to a provider's stable id, so the consent survives a key rotation", async function () {
+      const { patientClient, clinicClient, consents, patient, clinic, other } = await loadFixture(deploySdk);
+      await clinicClient.rotateProviderKey(other.address);
+      // The patient only knows the clinic's new key: the permit still goes to the stable id.
+      const params = await grantParams(other.address);
+      const receipt = await patientClient.grant(params);
+      await expect(receipt)
+        .to.emit(consents, "ConsentGranted")
+        .withArgs(
+          patient.address,
+          clinic.address,
+          LAB,
+          purposeMask(Purpose.TREAT),
+          actionMask(Action.ACCESS, Action.USE),
+          await time.latest(),
+          params.expiresAt,
+        );
+      expect(await patientClient.providerIdOf(other.address)).to.equal(clinic.address);
+      expect(
+        await patientClient.isAuthorized(patient.address, other.address, "laboratory", "TREAT", "access"),
+      ).to.equal(true);
+      expect(
+        await patientClient.isAuthorized(patient.address, clinic.address, "laboratory", "TREAT", "access"),
+      ).to.equal(false);
+    });
+
+    context("with invalid input", function () {
+      it("should refuse before sending anything", async function () {
+        const { patientClient, patient, clinic } = await loadFixture(deploySdk);
+        const base = await grantParams(clinic.address);
+        const sent = await ethers.provider.getTransactionCount(patient.address);
+        const cases: [Partial<GrantParams>, RegExp][] = [
+          [{ category: "labratory" }, /Unknown category code "labratory"/],
+          [{ purposes: [] }, /No purposes given/],
+          [{ purposes: 1 << 10 }, /Invalid purposes mask 1024/],
+          [{ actions: 0 }, /No actions given/],
+          [{ actions: [7 as Action] }, /Unknown action 7/],
+          [{ expiresAt: (await time.latest()) - 1 }, /is not in the future \(latest block time/],
+          [{ expiresAt: 0 }, /expiresAt is required/],
+          [{ notBefore: base.expiresAt as number, expiresAt: base.expiresAt }, /would end .* before it starts/],
+          [{ grantee: ethers.ZeroAddress }, /zero address/],
+          [{ grantee: patient.address }, /cannot give a consent to themself/],
+          [{ grantee: "0xnot-an-address" }, /Invalid grantee/],
+        ];
+        for (const [overrides, message] of cases) {
+          const error = await rejection(patientClient.grant({ ...base, ...overrides }));
+          expect(error.message, JSON.stringify(overrides)).to.match(message);
+        }
+        expect(await ethers.provider.getTransactionCount(patient.address)).to.equal(sent);
+      });
+    });
+  });
+
+  describe("revoke, deny and revokeAll", function () {
+    it("should revoke a permit given to a provider through its current key", async function () {
+      const { patientClient, clinicClient, consents, patient, clinic, other } = await loadFixture(deploySdk);
+      await patientClient.grant(await grantParams(clinic.address));
+      await clinicClient.rotateProviderKey(other.address);
+      await expect(await patientClient.revoke(other.address, "laboratory"))
+        .to.emit(consents, "ConsentRevoked")
+        .withArgs(patient.address, clinic.address, LAB);
+      expect((await patientClient.consentOf(patient.address, clinic.address, "laboratory")).status).to.equal(
+        ConsentStatus.Revoked,
+      );
+    });
+
+    it("should throw a ConsentError with a readable sentence when there is nothing to revoke", async function () {
+      const { patientClient, patient, clinic } = await loadFixture(deploySdk);
+      const error = await rejection(patientClient.revoke(clinic.address, "laboratory"));
+      expect(error).to.be.instanceOf(ConsentError);
+      const consentError = error as ConsentError;
+      expect(consentError.errorName).to.equal("NothingToRevoke");
+      expect(consentError.args).to.deep.equal([patient.address, clinic.address, LAB]);
+      expect(consentError.message).to.equal(
+        `There is no consent from ${patient.address} to ${clinic.address} for category laboratory to revoke.`,
+      );
+    });
+
+    it("should let a deny beat a permit for every category", async function () {
+      const { patientClient, patient, clinic } = await loadFixture(deploySdk);
+      await patientClient.grant(await grantParams(clinic.address));
+      await patientClient.deny(clinic.address, "*");
+      expect(
+        await patientClient.isAuthorized(patient.address, clinic.address, "laboratory", Purpose.TREAT, Action.ACCESS),
+      ).to.be.false;
+      expect((await patientClient.consentOf(patient.address, clinic.address, "*")).status).to.equal(
+        ConsentStatus.Denied,
+      );
+    });
+
+    it("should end every permit with revokeAll", async function () {
+      const { patientClient, patient, clinic, lab } = await loadFixture(deploySdk);
+      await patientClient.grant(await grantParams(clinic.address));
+      await patientClient.grant(await grantParams(lab.address, { category: "imaging" }));
+      await patientClient.revokeAll();
+      expect((await patientClient.consentOf(patient.address, clinic.address, "laboratory")).status).to.equal(
+        ConsentStatus.Revoked,
+      );
+      expect((await patientClient.consentOf(patient.address, lab.address, "imaging")).status).to.equal(
+        ConsentStatus.Revoked,
+      );
+    });
+  });
+
+  describe("delegates", function () {
+    it("should let a delegate grant, revoke and deny for the patient until removed", async function () {
+      const { patientClient, client, consents, patient, delegate, clinic, lab } = await loadFixture(deploySdk);
+      await patientClient.setDelegate(delegate.address, (await time.latest()) + 7 * DAY);
+      expect(await consents.isDelegate(patient.address, delegate.address)).to.be.true;
+      const guardian = client(delegate);
+      await guardian.grantFor(patient.address, await grantParams(clinic.address));
+      expect((await guardian.consentOf(patient.address, clinic.address, "laboratory")).status).to.equal(
+        ConsentStatus.Active,
+      );
+      await guardian.revokeFor(patient.address, clinic.address, "laboratory");
+      await guardian.denyFor(patient.address, lab.address, "genomics");
+      expect((await guardian.consentOf(patient.address, lab.address, "genomics")).status).to.equal(
+        ConsentStatus.Denied,
+      );
+
+      await patientClient.removeDelegate(delegate.address);
+      const error = (await rejection(
+        guardian.grantFor(patient.address, await grantParams(clinic.address)),
+      )) as ConsentError;
+      expect(error.errorName).to.equal("NotDelegate");
+      expect(error.message).to.equal(
+        `${delegate.address} is not a delegate of patient ${patient.address} whose term is running.`,
+      );
+    });
+
+    it("should refuse a delegate term already over, and removing an unknown delegate", async function () {
+      const { patientClient, patient, delegate } = await loadFixture(deploySdk);
+      const past = await rejection(patientClient.setDelegate(delegate.address, (await time.latest()) - 10));
+      expect(past.message).to.match(/not in the future/);
+      const unknown = (await rejection(patientClient.removeDelegate(delegate.address))) as ConsentError;
+      expect(unknown.errorName).to.equal("DelegateNotFound");
+      expect(unknown.message).to.equal(`${delegate.address} is not a delegate of patient ${patient.address}.`);
+    });
+  });
+
+  describe("signed consents", function () {
+    it("should let a relayer submit a grant signed with the patient's wallet, through JSON", async function () {
+      const { patientClient, relayerClient, consents, patient, clinic } = await loadFixture(deploySdk);
+      const signed = await patientClient.signGrant(await grantParams(clinic.address), {
+        deadline: (await time.latest()) + 3600,
+      });
+      expect(signed.nonce).to.equal("0");
+      expect(signed.chainId).to.equal(31337);
+      expect(signed.registry).to.equal(await consents.getAddress());
+      const wire = JSON.stringify(signed);
+      await expect(await relayerClient.submitSignedGrant(wire))
+        .to.emit(consents, "ConsentGranted")
+        .withArgs(
+          patient.address,
+          clinic.address,
+          LAB,
+          signed.request.purposes,
+          signed.request.actions,
+          anyNumber(),
+          signed.request.expiresAt,
+        );
+      expect(await consents.nonces(patient.address)).to.equal(1n);
+    });
+
+    it("should sign with a raw private key for a patient with no ether", async function () {
+      const { relayerClient, consents, clinic } = await loadFixture(deploySdk);
+      const wallet = ethers.Wallet.createRandom();
+      const signed = await relayerClient.signGrant(await grantParams(clinic.address), {
+        deadline: (await time.latest()) + 3600,
+        signer: wallet.privateKey,
+      });
+      expect(signed.request.patient).to.equal(wallet.address);
+      await relayerClient.submitSignedGrant(JSON.parse(JSON.stringify(signed)) as SignedGrant);
+      const [, status] = await consents.consentOf(wallet.address, clinic.address, LAB);
+      expect(status).to.equal(BigInt(ConsentStatus.Active));
+    });
+
+    it("should refuse a tampered, replayed, foreign or expired signed grant before sending", async function () {
+      const { patientClient, relayerClient, relayer, clinic, lab } = await loadFixture(deploySdk);
+      const deadline = (await time.latest()) + 3600;
+      const signed = await patientClient.signGrant(await grantParams(clinic.address), { deadline });
+      const sent = await ethers.provider.getTransactionCount(relayer.address);
+
+      const tampered = { ...signed, request: { ...signed.request, grantee: lab.address } };
+      expect((await rejection(relayerClient.submitSignedGrant(tampered))).message).to.match(/not by the patient/);
+      expect((await rejection(relayerClient.submitSignedGrant({ ...signed, chainId: 1 }))).message).to.match(
+        /for chain 1, but the client is on chain 31337/,
+      );
+      expect((await rejection(relayerClient.submitSignedGrant({ ...signed, registry: lab.address }))).message).to.match(
+        /for the consent registry/,
+      );
+      expect((await rejection(relayerClient.submitSignedGrant({ ...signed, nonce: "5" }))).message).to.match(
+        /ahead of the patient's next nonce 0/,
+      );
+      expect((await rejection(relayerClient.submitSignedGrant("{not json"))).message).to.match(/not JSON/);
+      expect(() => parseSignedGrant({ ...signed, request: { ...signed.request, purposes: -1 } })).to.throw(
+        /request.purposes/,
+      );
+      expect(() => parseSignedGrant({ ...signed, signature: "signed" })).to.throw(/signature/);
+      expect((await rejection(relayerClient.submitSignedGrant({ ...signed, signature: "0x1234" }))).message).to.equal(
+        `The signed grant was signed by ${ethers.ZeroAddress}, not by the patient ${signed.request.patient}`,
+      );
+      expect(await ethers.provider.getTransactionCount(relayer.address)).to.equal(sent);
+
+      await relayerClient.submitSignedGrant(signed);
+      expect((await rejection(relayerClient.submitSignedGrant(signed))).message).to.match(/already used or cancelled/);
+
+      const late = await patientClient.signGrant(await grantParams(lab.address), {
+        deadline: (await time.latest()) + 60,
+      });
+      await time.increase(120);
+      expect((await rejection(relayerClient.submitSignedGrant(late))).message).to.match(/expired at/);
+    });
+
+    it("should let a patient cancel unsubmitted signatures", async function () {
+      const { patientClient, relayerClient, clinic } = await loadFixture(deploySdk);
+      const signed = await patientClient.signGrant(await grantParams(clinic.address), {
+        deadline: (await time.latest()) + 3600,
+      });
+      await patientClient.cancelSignatures();
+      expect((await rejection(relayerClient.submitSignedGrant(signed))).message).to.match(/already used or cancelled/);
+    });
+
+    it("should decode the contract's refusal of a signature signed for another key", async function () {
+      const { patientClient, relayerClient, clinic, stranger } = await loadFixture(deploySdk);
+      // A signature the SDK cannot check off-chain: the stranger's, for a patient address with code (the registry).
+      const signed = await patientClient.signGrant(
+        { ...(await grantParams(clinic.address)), patient: await patientClient.records.getAddress() },
+        { deadline: (await time.latest()) + 3600, signer: stranger },
+      );
+      const error = (await rejection(relayerClient.submitSignedGrant(signed))) as ConsentError;
+      expect(error).to.be.instanceOf(ConsentError);
+      expect(error.errorName).to.equal("InvalidSignature");
+    });
+
+    it("should let a relayer submit a signed revocation", async function () {
+      const { patientClient, relayerClient, consents, patient, clinic } = await loadFixture(deploySdk);
+      await patientClient.grant(await grantParams(clinic.address));
+      const signed = await patientClient.signRevoke(
+        { grantee: clinic.address, category: "laboratory" },
+        { deadline: (await time.latest()) + 3600 },
+      );
+      const forged = { ...signed, request: { ...signed.request, grantee: patient.address } };
+      expect((await rejection(relayerClient.submitSignedRevoke(forged))).message).to.match(/not by the patient/);
+      await expect(await relayerClient.submitSignedRevoke(JSON.stringify(signed)))
+        .to.emit(consents, "ConsentRevoked")
+        .withArgs(patient.address, clinic.address, LAB);
+    });
+
+    it("should refuse to sign when the signer is not the patient", async function () {
+      const { patientClient, clinic, stranger, patient } = await loadFixture(deploySdk);
+      const error = await rejection(
+        patientClient.signGrant(
+          { ...(await grantParams(clinic.address)), patient: patient.address },
+          { deadline: (await time.latest()) + 3600, signer: stranger },
+        ),
+      );
+      expect(error.message).to.equal(`The signer ${stranger.address} is not the patient ${patient.address}`);
+    });
+  });
+
+  describe("providers and access", function () {
+    it("should record an access under consent and refuse one without", async function () {
+      const { patientClient, clinicClient, consents, patient, clinic } = await loadFixture(deploySdk);
+      const refused = (await rejection(
+        clinicClient.recordAccess(patient.address, "laboratory", Purpose.TREAT, Action.ACCESS),
+      )) as ConsentError;
+      expect(refused.errorName).to.equal("NotAuthorized");
+      expect(refused.message).to.equal(
+        `${clinic.address} is not authorised to access category laboratory of patient ${patient.address} for purpose TREAT right now.`,
+      );
+      await patientClient.grant(await grantParams(clinic.address));
+      const record = ethers.id("record");
+      await expect(await clinicClient.recordAccess(patient.address, "laboratory", "TREAT", "access", record))
+        .to.emit(consents, "AccessRecorded")
+        .withArgs(patient.address, clinic.address, LAB, Purpose.TREAT, Action.ACCESS, record);
+    });
+
+    it("should open and close break-glass access, sending only the reason's hash", async function () {
+      const { patientClient, erClient, consents, patient, emergencyDoctor } = await loadFixture(deploySdk);
+      const reason = "unconscious, suspected overdose";
+      const receipt = await erClient.emergencyAccess(patient.address, reason);
+      const tx = await ethers.provider.getTransaction(receipt.hash);
+      expect(tx?.data).to.not.include(ethers.hexlify(ethers.toUtf8Bytes(reason)).slice(2));
+      await expect(receipt)
+        .to.emit(consents, "EmergencyAccessOpened")
+        .withArgs(patient.address, emergencyDoctor.address, anyNumber(), anyNumber(), ethers.id(reason));
+      expect(await erClient.isAuthorized(patient.address, emergencyDoctor.address, "mental-health", "ETREAT", "access"))
+        .to.be.true;
+      await patientClient.closeEmergencyAccess(emergencyDoctor.address);
+      expect(await erClient.isAuthorized(patient.address, emergencyDoctor.address, "mental-health", "ETREAT", "access"))
+        .to.be.false;
+    });
+
+    it("should refuse break-glass access once the patient refused it", async function () {
+      const { patientClient, erClient, patient, emergencyDoctor } = await loadFixture(deploySdk);
+      await patientClient.setEmergencyAccess(false);
+      const error = (await rejection(erClient.emergencyAccess(patient.address, "trauma"))) as ConsentError;
+      expect(error.errorName).to.equal("EmergencyAccessRefused");
+      expect(error.message).to.equal(
+        `Patient ${patient.address} has refused break-glass access, or denied ${emergencyDoctor.address} every category.`,
+      );
+    });
+
+    it("should register, suspend and reinstate providers as a registrar", async function () {
+      const { registrarClient, providers, lab } = await loadFixture(deploySdk);
+      await expect(
+        await registrarClient.registerProvider(lab.address, "npi:1234567890", Capability.TREATMENT, "ipfs://meta"),
+      )
+        .to.emit(providers, "ProviderRegistered")
+        .withArgs(lab.address, ethers.id("npi:1234567890"), Capability.TREATMENT, "ipfs://meta", anyAddress());
+      await registrarClient.suspendProvider(lab.address, "licence lapsed");
+      expect((await registrarClient.providerStatus(lab.address)).status).to.equal(ProviderStatus.Suspended);
+      await registrarClient.reinstateProvider(lab.address);
+      expect(await providers.isActive(lab.address)).to.be.true;
+    });
+
+    it("should decode a registrar role refusal and refuse bad capabilities before sending", async function () {
+      const { client, stranger, lab } = await loadFixture(deploySdk);
+      const outsider = client(stranger);
+      const error = (await rejection(
+        outsider.registerProvider(lab.address, "npi:1", Capability.TREATMENT),
+      )) as ConsentError;
+      expect(error.errorName).to.equal("AccessControlUnauthorizedAccount");
+      expect(error.message).to.equal(`${stranger.address} does not hold the role REGISTRAR_ROLE needed for this.`);
+      expect((await rejection(outsider.registerProvider(lab.address, "npi:1", 8))).message).to.match(
+        /Invalid capabilities 8/,
+      );
+    });
+  });
+
+  describe("records", function () {
+    it("should anchor, verify and retract a record", async function () {
+      const { patientClient, patient } = await loadFixture(deploySdk);
+      const bytes = ethers.toUtf8Bytes("HbA1c 5.4%");
+      const anchored = await patientClient.anchor({
+        patient: patient.address,
+        category: "laboratory",
+        bytes,
+        uri: "ipfs://x",
+      });
+      expect(anchored.contentHash).to.equal(contentHash(bytes));
+      expect(anchored.recordId).to.equal(recordId(patient.address, contentHash(bytes)));
+      const verified = await patientClient.verifyFile(patient.address, bytes);
+      expect(verified.anchored).to.be.true;
+      expect(verified.status).to.equal(RecordStatus.Active);
+      await patientClient.retract(anchored.recordId, "wrong patient");
+      expect((await patientClient.verifyFile(patient.address, bytes)).status).to.equal(RecordStatus.Retracted);
+    });
+
+    it("should decode a refused anchor", async function () {
+      const { client, stranger, patient } = await loadFixture(deploySdk);
+      const error = (await rejection(
+        client(stranger).anchor({
+          patient: patient.address,
+          category: "imaging",
+          contentHash: ethers.id("x"),
+          uri: "",
+        }),
+      )) as ConsentError;
+      expect(error.errorName).to.equal("NotAuthorizedWriter");
+      expect(error.message).to.match(
+        new RegExp(`^${stranger.address} may not anchor records of patient ${patient.address} in category imaging`),
+      );
+    });
+
+    it("should anchor a batch and verify its items with their submitter", async function () {
+      const { clinicClient, patient, lab } = await loadFixture(deploySdk);
+      const items = [
+        { patient: patient.address, category: "laboratory", contentHash: ethers.id("a") },
+        { patient: lab.address, category: "imaging", contentHash: ethers.id("b") },
+      ];
+      const batch = await clinicClient.anchorBatch(items, "ipfs://batch");
+      const checked = await clinicClient.verifyBatchItem(batch.batchId, batch.proofs[1], items[1]);
+      expect(checked).to.deep.equal({
+        valid: true,
+        submitter: await clinicClient.address(),
+        submitterIsActiveProvider: true,
+      });
+      const wrong = await clinicClient.verifyBatchItem(batch.batchId, batch.proofs[0], items[1]);
+      expect(wrong.valid).to.be.false;
+    });
+  });
+
+  describe("FHIR", function () {
+    it("should express a stored consent as FHIR and apply it back for another patient", async function () {
+      const { patientClient, client, patient, clinic, other } = await loadFixture(deploySdk);
+      const params = await grantParams(clinic.address, { purposes: [Purpose.TREAT, Purpose.CAREMGT] });
+      await patientClient.grant(params);
+      const resource = await patientClient.fhirConsent(patient.address, clinic.address, "laboratory");
+      expect(resource.status).to.equal("active");
+      // The resource names its patient: only that patient may apply it.
+      const error = await rejection(client(other).applyFhirConsent(resource));
+      expect(error.message).to.match(/^Consent.patient.identifier: the consent is for/);
+      const patientless = { ...resource, patient: undefined };
+      await client(other).applyFhirConsent(patientless);
+      const copy = await client(other).consentOf(other.address, clinic.address, "laboratory");
+      const original = await patientClient.consentOf(patient.address, clinic.address, "laboratory");
+      expect(copy.status).to.equal(ConsentStatus.Active);
+      expect(copy.consent.purposes).to.equal(original.consent.purposes);
+      expect(copy.consent.actions).to.equal(original.consent.actions);
+      expect(copy.consent.expiresAt).to.equal(original.consent.expiresAt);
+    });
+  });
+});
+
+/** A chai-matchers predicate accepting any number (timestamps set by the chain). */
+function anyNumber() {
+  return (value: unknown) => typeof value === "bigint" || typeof value === "number";
+}
+
+function anyAddress() {
+  return (value: unknown) => typeof value === "string" && ethers.isAddress(value);
+}

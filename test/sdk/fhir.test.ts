@@ -1,0 +1,528 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import type { Consent, ConsentProvision } from "fhir/r4";
+
+import {
+  ACTION_SYSTEM,
+  ANY_CATEGORY,
+  Action,
+  ConsentStatus,
+  Decision,
+  PURPOSE_SYSTEM,
+  Purpose,
+  actionMask,
+  categoryId,
+  purposeMask,
+} from "../../src/codes";
+import {
+  ACT_CODE_SYSTEM,
+  CATEGORY_ID_SYSTEM,
+  CATEGORY_SYSTEM,
+  CONSENT_SCOPE_SYSTEM,
+  ETHEREUM_ADDRESS_SYSTEM,
+  PARTICIPATION_TYPE_SYSTEM,
+  RECORD_ID_SYSTEM,
+  URI_SYSTEM,
+  fromFhirConsent,
+  toFhirConsent,
+  type FhirConsentCall,
+} from "../../src/fhir";
+import { DAY } from "../helpers/fixtures";
+import { deploySdk } from "./fixture";
+
+const PATIENT = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+const CLINIC = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+const LAB = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
+const REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+const CHAIN = 31337;
+
+const permit = {
+  purposes: purposeMask(Purpose.TREAT, Purpose.CAREMGT),
+  actions: actionMask(Action.ACCESS, Action.USE),
+  notBefore: 1_767_225_600, // 2026-01-01T00:00:00Z
+  expiresAt: 1_798_761_600, // 2027-01-01T00:00:00Z
+  issuedAt: 1_767_225_600,
+  epoch: 0,
+  decision: Decision.Permit,
+};
+
+function account(address: string) {
+  return { system: URI_SYSTEM, value: `eip155:${CHAIN}:${address}` };
+}
+
+function recipient(address: string) {
+  return {
+    role: { coding: [{ system: PARTICIPATION_TYPE_SYSTEM, code: "IRCP" }] },
+    reference: { identifier: account(address) },
+  };
+}
+
+/** A minimal valid consent around `provision`. */
+function consentWith(provision: ConsentProvision, extra: Partial<Consent> = {}): Consent {
+  return {
+    resourceType: "Consent",
+    status: "active",
+    scope: { coding: [{ system: CONSENT_SCOPE_SYSTEM, code: "patient-privacy" }] },
+    category: [{ coding: [{ system: "http://loinc.org", code: "59284-0" }] }],
+    patient: { identifier: account(PATIENT) },
+    provision,
+    ...extra,
+  };
+}
+
+const treatAccess = {
+  purpose: [{ system: PURPOSE_SYSTEM, code: "TREAT" }],
+  action: [{ coding: [{ system: ACTION_SYSTEM, code: "access" }] }],
+  period: { start: "2026-01-01T00:00:00Z", end: "2026-12-31T23:59:59Z" },
+};
+
+describe("fhir", function () {
+  describe("toFhirConsent", function () {
+    it("should express an active permit as a FHIR R4 privacy consent", function () {
+      const resource = toFhirConsent({
+        patient: PATIENT,
+        grantee: CLINIC,
+        category: "laboratory",
+        consent: permit,
+        status: ConsentStatus.Active,
+        chainId: CHAIN,
+        registry: REGISTRY,
+      });
+      expect(resource).to.deep.equal({
+        resourceType: "Consent",
+        status: "active",
+        scope: { coding: [{ system: CONSENT_SCOPE_SYSTEM, code: "patient-privacy", display: "Privacy Consent" }] },
+        category: [{ coding: [{ system: "http://loinc.org", code: "59284-0", display: "Patient Consent" }] }],
+        patient: { identifier: account(PATIENT) },
+        dateTime: "2026-01-01T00:00:00Z",
+        policyRule: { coding: [{ system: ACT_CODE_SYSTEM, code: "OPTIN", display: "opt-in" }] },
+        policy: [{ authority: `eip155:${CHAIN}:${REGISTRY}` }],
+        provision: {
+          type: "permit",
+          actor: [
+            {
+              role: { coding: [{ system: PARTICIPATION_TYPE_SYSTEM, code: "IRCP", display: "information recipient" }] },
+              reference: { identifier: account(CLINIC) },
+            },
+          ],
+          period: { start: "2026-01-01T00:00:00Z", end: "2026-12-31T23:59:59Z" },
+          action: [
+            { coding: [{ system: ACTION_SYSTEM, code: "access" }] },
+            { coding: [{ system: ACTION_SYSTEM, code: "use" }] },
+          ],
+          purpose: [
+            { system: PURPOSE_SYSTEM, code: "TREAT", display: "treatment" },
+            { system: PURPOSE_SYSTEM, code: "CAREMGT", display: "care management" },
+          ],
+          class: [{ system: CATEGORY_SYSTEM, code: "laboratory" }],
+        },
+      });
+    });
+
+    it("should map every status to a Consent.status and provision type", function () {
+      const expected: [ConsentStatus, Decision, string, string][] = [
+        [ConsentStatus.Active, Decision.Permit, "active", "permit"],
+        [ConsentStatus.Pending, Decision.Permit, "active", "permit"],
+        [ConsentStatus.Expired, Decision.Permit, "inactive", "permit"],
+        [ConsentStatus.Revoked, Decision.Revoked, "inactive", "permit"],
+        [ConsentStatus.Revoked, Decision.Permit, "inactive", "permit"], // ended by revokeAll
+        [ConsentStatus.Denied, Decision.Deny, "active", "deny"],
+      ];
+      for (const [status, decision, fhirStatus, type] of expected) {
+        const resource = toFhirConsent({
+          patient: PATIENT,
+          grantee: CLINIC,
+          category: "laboratory",
+          consent: { ...permit, decision },
+          status,
+        });
+        expect(resource.status, ConsentStatus[status]).to.equal(fhirStatus);
+        expect(resource.provision?.type, ConsentStatus[status]).to.equal(type);
+      }
+      const deny = { ...permit, purposes: 0, actions: 0, notBefore: 0, expiresAt: 0, decision: Decision.Revoked };
+      const withdrawnDeny = toFhirConsent({
+        patient: PATIENT,
+        grantee: CLINIC,
+        category: "*",
+        consent: deny,
+        status: ConsentStatus.Revoked,
+      });
+      expect(withdrawnDeny).to.deep.include({ status: "inactive" });
+      expect(withdrawnDeny.provision).to.not.have.property("period");
+      expect(withdrawnDeny.provision?.type).to.equal("deny");
+      expect(() =>
+        toFhirConsent({
+          patient: PATIENT,
+          grantee: CLINIC,
+          category: "*",
+          consent: permit,
+          status: ConsentStatus.None,
+        }),
+      ).to.throw(/no consent stored/);
+    });
+
+    it("should leave out the class for every category and give unknown ids by id", function () {
+      const any = toFhirConsent({
+        patient: PATIENT,
+        grantee: CLINIC,
+        category: ANY_CATEGORY,
+        consent: permit,
+        status: ConsentStatus.Active,
+      });
+      expect(any.provision).to.not.have.property("class");
+      expect(any.patient?.identifier).to.deep.equal({ system: ETHEREUM_ADDRESS_SYSTEM, value: PATIENT });
+      const record = ethers.id("record");
+      const byId = toFhirConsent({
+        patient: PATIENT,
+        grantee: CLINIC,
+        category: record,
+        consent: permit,
+        status: ConsentStatus.Active,
+      });
+      expect(byId.provision?.class).to.deep.equal([{ system: CATEGORY_ID_SYSTEM, code: record }]);
+    });
+  });
+
+  describe("fromFhirConsent", function () {
+    it("should give back the grant of toFhirConsent", function () {
+      for (const category of ["laboratory", "*", ethers.id("record")]) {
+        const resource = toFhirConsent({
+          patient: PATIENT,
+          grantee: CLINIC,
+          category,
+          consent: permit,
+          status: ConsentStatus.Active,
+          chainId: CHAIN,
+          registry: REGISTRY,
+        });
+        const calls = fromFhirConsent(JSON.parse(JSON.stringify(resource)) as Consent, {
+          chainId: CHAIN,
+          registry: REGISTRY,
+          patient: PATIENT,
+        });
+        expect(calls).to.deep.equal([
+          {
+            kind: "grant",
+            path: "Consent.provision",
+            params: {
+              grantee: CLINIC,
+              category,
+              purposes: [Purpose.TREAT, Purpose.CAREMGT],
+              actions: [Action.ACCESS, Action.USE],
+              notBefore: permit.notBefore,
+              expiresAt: permit.expiresAt,
+            },
+          },
+        ]);
+      }
+    });
+
+    it("should give back the deny of toFhirConsent", function () {
+      const resource = toFhirConsent({
+        patient: PATIENT,
+        grantee: CLINIC,
+        category: "mental-health",
+        consent: { ...permit, purposes: 0, actions: 0, decision: Decision.Deny },
+        status: ConsentStatus.Denied,
+        chainId: CHAIN,
+      });
+      expect(fromFhirConsent(resource)).to.deep.equal([
+        { kind: "deny", path: "Consent.provision", grantee: CLINIC, category: "mental-health" },
+      ]);
+    });
+
+    it("should read nested provisions, inheriting what they do not state", function () {
+      const resource = consentWith({
+        type: "permit",
+        actor: [recipient(CLINIC), recipient(LAB)],
+        ...treatAccess,
+        class: [
+          { system: CATEGORY_SYSTEM, code: "laboratory" },
+          { system: CATEGORY_SYSTEM, code: "imaging" },
+        ],
+        provision: [
+          { type: "deny", actor: [recipient(LAB)], securityLabel: [{ system: ACT_CODE_SYSTEM, code: "PSY" }] },
+          {
+            type: "permit",
+            purpose: [{ system: PURPOSE_SYSTEM, code: "HRESCH" }],
+            class: [{ system: CATEGORY_SYSTEM, code: "dental" }],
+          },
+        ],
+      });
+      const calls = fromFhirConsent(resource);
+      const summary = calls.map((c: FhirConsentCall) =>
+        c.kind === "grant"
+          ? `${c.path} grant ${c.params.grantee} ${c.params.category} ${c.params.purposes.join(",")}`
+          : `${c.path} deny ${c.grantee} ${c.category}`,
+      );
+      expect(summary).to.deep.equal([
+        `Consent.provision grant ${CLINIC} laboratory ${Purpose.TREAT}`,
+        `Consent.provision grant ${CLINIC} imaging ${Purpose.TREAT}`,
+        `Consent.provision grant ${LAB} laboratory ${Purpose.TREAT}`,
+        `Consent.provision grant ${LAB} imaging ${Purpose.TREAT}`,
+        `Consent.provision.provision[0] deny ${LAB} mental-health`,
+        `Consent.provision.provision[1] grant ${CLINIC} ${categoryId("dental")} ${Purpose.HRESCH}`,
+        `Consent.provision.provision[1] grant ${LAB} ${categoryId("dental")} ${Purpose.HRESCH}`,
+      ]);
+      const nested = calls[5];
+      expect(nested.kind === "grant" && nested.params.expiresAt).to.equal(Date.parse("2027-01-01T00:00:00Z") / 1000);
+    });
+
+    it("should read a root without a type as a container, records as data, and whole-day periods", function () {
+      const record = ethers.id("record");
+      const calls = fromFhirConsent(
+        consentWith({
+          actor: [recipient(CLINIC)],
+          provision: [
+            {
+              type: "permit",
+              ...treatAccess,
+              period: { start: "2026-03-01", end: "2026-03-31" },
+              data: [{ meaning: "instance", reference: { identifier: { system: RECORD_ID_SYSTEM, value: record } } }],
+            },
+          ],
+        }),
+      );
+      expect(calls).to.deep.equal([
+        {
+          kind: "grant",
+          path: "Consent.provision.provision[0]",
+          params: {
+            grantee: CLINIC,
+            category: record,
+            purposes: [Purpose.TREAT],
+            actions: [Action.ACCESS],
+            notBefore: Date.parse("2026-03-01T00:00:00Z") / 1000,
+            expiresAt: Date.parse("2026-04-01T00:00:00Z") / 1000,
+          },
+        },
+      ]);
+    });
+
+    it("should keep one call per grantee and category: a deny wins, identical permits once", function () {
+      const lab = { class: [{ system: CATEGORY_SYSTEM, code: "laboratory" }] };
+      const calls = fromFhirConsent(
+        consentWith({
+          type: "permit",
+          actor: [recipient(CLINIC), recipient(LAB)],
+          ...treatAccess,
+          ...lab,
+          provision: [{ type: "deny", actor: [recipient(LAB)] }, { type: "permit" }],
+        }),
+      );
+      expect(
+        calls.map((c) => `${c.path} ${c.kind} ${c.kind === "grant" ? c.params.grantee : c.grantee}`),
+      ).to.deep.equal([`Consent.provision grant ${CLINIC}`, `Consent.provision.provision[0] deny ${LAB}`]);
+      expect(() =>
+        fromFhirConsent(
+          consentWith({
+            type: "permit",
+            actor: [recipient(CLINIC)],
+            ...treatAccess,
+            provision: [{ type: "permit", purpose: [{ system: PURPOSE_SYSTEM, code: "HRESCH" }] }],
+          }),
+        ),
+      ).to.throw(
+        `Consent.provision.provision[0]: a second, different permit for ${CLINIC} and every category would replace the one of Consent.provision`,
+      );
+    });
+
+    context("with constructs the registry cannot honour", function () {
+      const base: ConsentProvision = { type: "permit", actor: [recipient(CLINIC)], ...treatAccess };
+      const cases: [string, Consent, string][] = [
+        [
+          "an unknown purpose in a nested provision",
+          consentWith({
+            ...base,
+            provision: [
+              { type: "deny", class: [{ system: CATEGORY_SYSTEM, code: "genomics" }] },
+              { type: "permit", purpose: [{ system: PURPOSE_SYSTEM, code: "XYZ" }] },
+            ],
+          }),
+          "Consent.provision.provision[1].purpose[0]: unknown purpose code XYZ",
+        ],
+        [
+          "a purpose of another system",
+          consentWith({ ...base, purpose: [{ system: "http://snomed.info/sct", code: "TREAT" }] }),
+          "Consent.provision.purpose[0]: unsupported purpose system http://snomed.info/sct",
+        ],
+        [
+          "an action outside consentaction",
+          consentWith({ ...base, action: [{ coding: [{ system: "http://example.org", code: "read" }] }] }),
+          "Consent.provision.action[0]: action code read is not in http://terminology.hl7.org/CodeSystem/consentaction",
+        ],
+        [
+          "a data period",
+          consentWith({ ...base, dataPeriod: { start: "2020-01-01" } }),
+          "Consent.provision.dataPeriod: not supported",
+        ],
+        [
+          "an unsupported security label",
+          consentWith({ ...base, securityLabel: [{ system: ACT_CODE_SYSTEM, code: "HIV" }] }),
+          "Consent.provision.securityLabel[0]: unsupported security label",
+        ],
+        ["a permit without actor", consentWith({ ...base, actor: undefined }), "Consent.provision.actor: missing"],
+        [
+          "an actor without an eip155 identifier",
+          consentWith({
+            ...base,
+            actor: [{ role: recipient(CLINIC).role, reference: { reference: "Practitioner/1" } }],
+          }),
+          "Consent.provision.actor[0].reference.identifier: missing",
+        ],
+        [
+          "an actor with an NPI",
+          consentWith({
+            ...base,
+            actor: [
+              {
+                role: recipient(CLINIC).role,
+                reference: { identifier: { system: "http://hl7.org/fhir/sid/us-npi", value: "1234567890" } },
+              },
+            ],
+          }),
+          "Consent.provision.actor[0].reference.identifier: not an eip155 account",
+        ],
+        [
+          "an actor of another role",
+          consentWith({
+            ...base,
+            actor: [{ ...recipient(CLINIC), role: { coding: [{ system: PARTICIPATION_TYPE_SYSTEM, code: "AUT" }] } }],
+          }),
+          "Consent.provision.actor[0].role: unsupported role",
+        ],
+        [
+          "an actor on another chain",
+          consentWith({
+            ...base,
+            actor: [
+              { ...recipient(CLINIC), reference: { identifier: { system: URI_SYSTEM, value: `eip155:1:${CLINIC}` } } },
+            ],
+          }),
+          "Consent.provision.actor[0].reference.identifier: account eip155:1:",
+        ],
+        [
+          "a permit without end",
+          consentWith({ ...base, period: { start: "2026-01-01" } }),
+          "Consent.provision.period.end: missing",
+        ],
+        [
+          "a permit without purpose",
+          consentWith({ ...base, purpose: undefined }),
+          "Consent.provision.purpose: missing",
+        ],
+        [
+          "an invalid date",
+          consentWith({ ...base, period: { end: "next year" } }),
+          'Consent.provision.period.end: invalid dateTime "next year"',
+        ],
+        [
+          "an opt-out policy rule",
+          consentWith(base, { policyRule: { coding: [{ system: ACT_CODE_SYSTEM, code: "OPTOUT" }] } }),
+          "Consent.policyRule: cannot honour policy rule",
+        ],
+        [
+          "a policy by URI",
+          consentWith(base, { policy: [{ uri: "https://www.hhs.gov/hipaa" }] }),
+          "Consent.policy[0].uri: cannot honour policy https://www.hhs.gov/hipaa",
+        ],
+        [
+          "another registry",
+          consentWith(base, { policy: [{ authority: `eip155:${CHAIN}:${CLINIC}` }] }),
+          "Consent.policy[0].authority: consent for registry",
+        ],
+        ["an inactive consent", consentWith(base, { status: "inactive" }), "Consent.status: only an active consent"],
+        [
+          "a research scope",
+          consentWith(base, { scope: { coding: [{ system: CONSENT_SCOPE_SYSTEM, code: "research" }] } }),
+          "Consent.scope: only",
+        ],
+        [
+          "a permit nested in a deny",
+          consentWith({ type: "deny", actor: [recipient(CLINIC)], provision: [{ ...base }] }),
+          "Consent.provision.provision[0]: a permit nested in a deny cannot be honoured",
+        ],
+        [
+          "a deny limited to purposes",
+          consentWith({ type: "deny", actor: [recipient(CLINIC)], purpose: treatAccess.purpose }),
+          "Consent.provision.purpose: a deny covers every purpose",
+        ],
+        [
+          "class and security label together",
+          consentWith({
+            ...base,
+            class: [{ system: CATEGORY_SYSTEM, code: "laboratory" }],
+            securityLabel: [{ system: ACT_CODE_SYSTEM, code: "PSY" }],
+          }),
+          "Consent.provision: class and securityLabel cannot be combined",
+        ],
+        [
+          "a class of another system",
+          consentWith({ ...base, class: [{ system: "http://hl7.org/fhir/resource-types", code: "Observation" }] }),
+          "Consent.provision.class[0]: unsupported class",
+        ],
+        [
+          "data related to a record",
+          consentWith({ ...base, data: [{ meaning: "related", reference: { reference: "DocumentReference/1" } }] }),
+          "Consent.provision.data[0].meaning: unsupported meaning related",
+        ],
+        ["no provision", consentWith(base, { provision: undefined }), "Consent.provision: missing"],
+        [
+          "another patient",
+          consentWith(base, { patient: { identifier: account(LAB) } }),
+          `Consent.patient.identifier: the consent is for ${LAB}, not for ${PATIENT}`,
+        ],
+      ];
+      for (const [what, resource, message] of cases) {
+        it(`should name the field of ${what}`, function () {
+          expect(() => fromFhirConsent(resource, { chainId: CHAIN, registry: REGISTRY, patient: PATIENT })).to.throw(
+            Error,
+            message,
+          );
+        });
+      }
+    });
+  });
+
+  describe("with the registry", function () {
+    async function deployWithGrant() {
+      const fixture = await deploySdk();
+      const expiresAt = (await time.latest()) + 90 * DAY;
+      const params = {
+        grantee: fixture.clinic.address,
+        category: "medications",
+        purposes: [Purpose.TREAT, Purpose.PATRQT],
+        actions: [Action.ACCESS, Action.DISCLOSE],
+        notBefore: (await time.latest()) + DAY,
+        expiresAt,
+      };
+      await fixture.patientClient.grant(params);
+      return { ...fixture, params };
+    }
+
+    it("should round-trip a grant read with consentOf through FHIR", async function () {
+      const { patientClient, patient, deployment, params } = await loadFixture(deployWithGrant);
+      const { consent, status } = await patientClient.consentOf(patient.address, params.grantee, params.category);
+      const resource = toFhirConsent({
+        patient: patient.address,
+        grantee: params.grantee,
+        category: params.category,
+        consent,
+        status,
+        chainId: CHAIN,
+        registry: deployment.consentRegistry,
+      });
+      expect(resource.status).to.equal("active"); // pending: the period says when
+      const [call] = fromFhirConsent(resource, { chainId: CHAIN, registry: deployment.consentRegistry });
+      expect(call).to.deep.equal({ kind: "grant", path: "Consent.provision", params });
+    });
+
+    it("should name the provider's stable id as actor after a key rotation", async function () {
+      const { patientClient, clinicClient, patient, clinic, other, params } = await loadFixture(deployWithGrant);
+      await clinicClient.rotateProviderKey(other.address);
+      const resource = await patientClient.fhirConsent(patient.address, other.address, params.category);
+      expect(resource.provision?.actor?.[0].reference.identifier?.value).to.equal(`eip155:${CHAIN}:${clinic.address}`);
+    });
+  });
+});
