@@ -255,6 +255,16 @@ function toEvent(parsed: LogDescription, origin: EventOrigin): HistoryEvent | un
   }
 }
 
+/**
+ * The number of the latest block, asked of the node itself: ethers' `getBlockNumber()` may answer from a cache up to
+ * 250 ms old, which would leave out a transaction mined just before the history is read.
+ */
+async function latestBlockNumber(provider: Provider): Promise<number> {
+  const block = await provider.getBlock("latest");
+  if (block === null) throw new Error("The node returned no latest block");
+  return block.number;
+}
+
 /** The block range to read: options, else `defaultFromBlock` to the latest block. */
 async function blockRange(
   provider: Provider,
@@ -262,7 +272,7 @@ async function blockRange(
   defaultFromBlock: number,
 ): Promise<{ fromBlock: number; toBlock: number }> {
   const fromBlock = options.fromBlock ?? defaultFromBlock;
-  const toBlock = options.toBlock ?? (await provider.getBlockNumber());
+  const toBlock = options.toBlock ?? (await latestBlockNumber(provider));
   for (const [name, value] of [
     ["fromBlock", fromBlock],
     ["toBlock", toBlock],
@@ -423,7 +433,7 @@ export async function currentConsents(
   defaultFromBlock = 0,
 ): Promise<CurrentConsent[]> {
   const provider = providerOf(consents);
-  const toBlock = options.toBlock ?? (await provider.getBlockNumber());
+  const toBlock = options.toBlock ?? (await latestBlockNumber(provider));
   const events = await patientEvents(
     consents,
     patient,

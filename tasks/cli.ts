@@ -1,0 +1,225 @@
+/**
+ * What every task shares: the account that signs (`--from`), the deployment of the network, the SDK client, the
+ * parsing of arguments, and printing any error as ONE line with a non-zero exit code.
+ *
+ * Hardhat loads this file with its config, before contracts are compiled: the SDK client and its TypeChain types are
+ * imported lazily, inside the actions.
+ */
+import path from "node:path";
+import { getAddress, isAddress, isHexString, type Signer } from "ethers";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+
+import { categoryId, parseAction, parsePurpose, type Action, type Purpose } from "../src/codes";
+import { loadDeployment, type Deployment } from "../src/deployment";
+import { parseDuration } from "../src/duration";
+import type { ConsentClient } from "../src/client";
+import { UserError, describeError } from "../scripts/lib/errors";
+
+export { UserError };
+
+/** Wraps a task action: any error is printed as one line on stderr and the exit code is 1 (stack with --verbose). */
+export function cliAction<A>(
+  action: (args: A, hre: HardhatRuntimeEnvironment) => Promise<void>,
+): (args: A, hre: HardhatRuntimeEnvironment) => Promise<void> {
+  return async (args, hre) => {
+    try {
+      await action(args, hre);
+    } catch (error) {
+      console.error(`Error: ${await describeError(error)}`);
+      if (hre.hardhatArguments.verbose || hre.hardhatArguments.showStackTraces) console.error(error);
+      process.exitCode = 1;
+    }
+  };
+}
+
+/** `$DEPLOYMENTS_DIR`, else `deployments/` at the project root. */
+export function deploymentsDir(hre: HardhatRuntimeEnvironment): string {
+  return process.env.DEPLOYMENTS_DIR?.trim() || path.join(hre.config.paths.root, "deployments");
+}
+
+/** The account `--from` names: an index into the network's accounts, or one of their addresses; default 0. */
+export async function pickSigner(hre: HardhatRuntimeEnvironment, from: string | undefined): Promise<Signer> {
+  const network = hre.network.name;
+  const signers = await hre.ethers.getSigners();
+  if (signers.length === 0) {
+    throw new UserError(`No account is configured for network ${network}: set DEPLOYER_PRIVATE_KEY in .env`);
+  }
+  const choice = from?.trim() ?? "";
+  if (choice === "") return signers[0];
+  if (/^\d+$/.test(choice)) {
+    const index = Number(choice);
+    if (index >= signers.length) {
+      throw new UserError(
+        `--from ${choice}: network ${network} has ${signers.length} account(s), indexes 0 to ${signers.length - 1}`,
+      );
+    }
+    return signers[index];
+  }
+  if (!isAddress(choice)) throw new UserError(`--from must be an account index or an address, got "${choice}"`);
+  const found = signers.find((s) => s.address.toLowerCase() === choice.toLowerCase());
+  if (!found) throw new UserError(`--from ${choice} is not one of the accounts configured for network ${network}`);
+  return found;
+}
+
+export interface TaskContext {
+  deployment: Deployment;
+  client: ConsentClient;
+  /** The signing account (`--from`); undefined for read-only tasks. */
+  signer?: Signer;
+  /** Its address. */
+  from?: string;
+  /**
+   * Chain time: the latest block's timestamp, or the clock when that block is older (an idle dev node mines the
+   * next block at the clock's time). Durations count from it.
+   */
+  now: number;
+}
+
+/**
+ * Loads the network's deployment (checking it is for this chain and its contracts exist) and connects the SDK
+ * client with the `--from` account, or read-only when `sign` is false.
+ */
+export async function taskContext(
+  hre: HardhatRuntimeEnvironment,
+  options: { from?: string; sign: boolean },
+): Promise<TaskContext> {
+  const network = hre.network.name;
+  const deployment = loadDeployment(network, deploymentsDir(hre));
+  const provider = hre.ethers.provider;
+  const chainId = Number((await provider.getNetwork()).chainId);
+  if (chainId !== deployment.chainId) {
+    throw new UserError(
+      `The deployment of ${network} is for chain ${deployment.chainId} but the network is chain ${chainId}: ` +
+        `run \`npm run deploy -- --network ${network}\``,
+    );
+  }
+  if ((await provider.getCode(deployment.consentRegistry)) === "0x") {
+    throw new UserError(
+      `No contract at ${deployment.consentRegistry} on ${network} (was the node restarted?): ` +
+        `run \`npm run deploy -- --network ${network}\``,
+    );
+  }
+  const signer = options.sign ? await pickSigner(hre, options.from) : undefined;
+  const { connect } = await import("../src/client");
+  const client = connect(signer ?? provider, deployment);
+  const block = await provider.getBlock("latest");
+  return {
+    deployment,
+    client,
+    signer,
+    from: signer ? await signer.getAddress() : undefined,
+    now: Math.max(block?.timestamp ?? 0, Math.floor(Date.now() / 1000)),
+  };
+}
+
+/** The value of a required option, or a one-line error naming it. */
+export function required(value: string | undefined, option: string, hint: string): string {
+  const text = value?.trim();
+  if (!text) throw new UserError(`Missing --${option}: ${hint}`);
+  return text;
+}
+
+/** A checksummed address from an option. */
+export function parseAddress(value: string | undefined, option: string): string {
+  const text = required(value, option, "give an address (0x followed by 40 hex digits)");
+  if (!isAddress(text)) {
+    if (/^0x[0-9a-fA-F]{40}$/.test(text)) {
+      throw new UserError(`--${option} ${text} has a wrong checksum (its upper/lower case letters): check the address`);
+    }
+    throw new UserError(`--${option} is not an address: "${text}"`);
+  }
+  return getAddress(text);
+}
+
+/** A category code ("laboratory", "*") or a bytes32 id, checked; returned as given for the SDK. */
+export function parseCategory(value: string | undefined, option = "category"): string {
+  const text = required(value, option, `give a category code such as "laboratory", or "*" for every category`);
+  if (isHexString(text, 32)) return text;
+  try {
+    categoryId(text);
+  } catch (error) {
+    throw new UserError(`--${option}: ${(error as Error).message}`);
+  }
+  return text;
+}
+
+function list(value: string | undefined, option: string, hint: string): string[] {
+  const items = required(value, option, hint)
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (items.length === 0) throw new UserError(`Missing --${option}: ${hint}`);
+  return items;
+}
+
+function rethrowAs<T>(option: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UserError(`--${option}: ${(error as Error).message}`);
+  }
+}
+
+/** "TREAT,CAREMGT" -> purposes. */
+export function parsePurposes(value: string | undefined, option = "purposes"): Purpose[] {
+  const codes = list(value, option, `give purpose codes such as "TREAT,CAREMGT"`);
+  return rethrowAs(option, () => codes.map(parsePurpose));
+}
+
+/** "access,use" -> actions. */
+export function parseActions(value: string | undefined, option = "actions"): Action[] {
+  const codes = list(value, option, `give action codes such as "access,use"`);
+  return rethrowAs(option, () => codes.map(parseAction));
+}
+
+/** One purpose code. */
+export function parseOnePurpose(value: string | undefined, option = "purpose"): Purpose {
+  return rethrowAs(option, () => parsePurpose(required(value, option, `give a purpose code such as "TREAT"`)));
+}
+
+/** One action code. */
+export function parseOneAction(value: string | undefined, option = "action"): Action {
+  return rethrowAs(option, () => parseAction(required(value, option, `give an action code such as "access"`)));
+}
+
+/** Seconds of a duration option ("30d"). */
+export function parseDurationOption(value: string, option: string): number {
+  return rethrowAs(option, () => parseDuration(value));
+}
+
+/** A date option: an ISO date ("2026-12-31", "2026-12-31T12:00:00Z") or unix seconds. */
+export function parseDate(value: string, option: string): number {
+  const text = value.trim();
+  const seconds = /^\d+$/.test(text) ? Number(text) : Math.floor(Date.parse(text) / 1000);
+  if (!Number.isSafeInteger(seconds) || Number.isNaN(seconds)) {
+    throw new UserError(
+      `--${option} "${text}" is not a date: use an ISO date such as 2026-12-31 or 2026-12-31T12:00:00Z`,
+    );
+  }
+  return seconds;
+}
+
+/**
+ * The end of a term from `--duration` (counted from `start`, else chain time) or `--expires` (a date): exactly one
+ * of them, in the future.
+ */
+export function parseExpiry(args: { duration?: string; expires?: string }, now: number, start?: number): number {
+  const duration = args.duration?.trim();
+  const expires = args.expires?.trim();
+  if (duration && expires) throw new UserError("Give either --duration or --expires, not both");
+  if (!duration && !expires) {
+    throw new UserError(`Missing --duration or --expires: give a duration such as "30d" or an ISO date`);
+  }
+  const expiresAt = duration
+    ? (start ?? now) + parseDurationOption(duration, "duration")
+    : parseDate(expires as string, "expires");
+  if (expiresAt <= now) {
+    throw new UserError(`--expires ${expires} is in the past (chain time is ${new Date(now * 1000).toISOString()})`);
+  }
+  return expiresAt;
+}
+
+/** The optional `--not-before` date (0 when absent: in force at once). */
+export function parseNotBefore(value: string | undefined): number {
+  return value?.trim() ? parseDate(value, "not-before") : 0;
+}
