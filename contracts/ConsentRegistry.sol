@@ -30,14 +30,14 @@ import {
  */
 contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
     /// @notice EIP-712 type hash of a signed grant. External clients sign exactly this type string.
-    bytes32 public constant GRANT_TYPEHASH =
-        keccak256(
-            "Grant(address patient,address grantee,bytes32 category,uint32 purposes,uint8 actions,uint40 notBefore,uint40 expiresAt,uint256 nonce,uint256 deadline)"
-        );
+    bytes32 public constant GRANT_TYPEHASH = keccak256(
+        "Grant(address patient,address grantee,bytes32 category,uint32 purposes,uint8 actions,uint40 notBefore,uint40 expiresAt,uint256 nonce,uint256 deadline)"
+    );
 
     /// @notice EIP-712 type hash of a signed revocation.
-    bytes32 public constant REVOKE_TYPEHASH =
-        keccak256("Revoke(address patient,address grantee,bytes32 category,uint256 nonce,uint256 deadline)");
+    bytes32 public constant REVOKE_TYPEHASH = keccak256(
+        "Revoke(address patient,address grantee,bytes32 category,uint256 nonce,uint256 deadline)"
+    );
 
     /// @notice How long a break-glass window stays open.
     uint40 public constant EMERGENCY_WINDOW = 24 hours;
@@ -449,7 +449,14 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
         (denied, authorized) = _evaluate(patient, key, category, state.epoch, purposes, actionBit);
         if (grantee != key) {
             // A rotated provider key: permits given to this key while it is current count too.
-            (bool keyDenied, bool keyAuthorized) = _evaluate(patient, grantee, category, state.epoch, purposes, actionBit);
+            (bool keyDenied, bool keyAuthorized) = _evaluate(
+                patient,
+                grantee,
+                category,
+                state.epoch,
+                purposes,
+                actionBit
+            );
             denied = denied || keyDenied;
             authorized = authorized || keyAuthorized;
         }

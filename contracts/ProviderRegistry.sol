@@ -89,7 +89,8 @@ contract ProviderRegistry is IProviderRegistry, AccessControl {
     /// @inheritdoc IProviderRegistry
     function hasCapability(address provider, uint8 capability) external view returns (bool) {
         Provider storage entry = _providers[provider];
-        return capability != 0 && entry.status == ProviderStatus.Active && entry.capabilities & capability == capability;
+        return
+            capability != 0 && entry.status == ProviderStatus.Active && entry.capabilities & capability == capability;
     }
 
     /// @inheritdoc IProviderRegistry

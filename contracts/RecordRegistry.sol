@@ -76,9 +76,7 @@ contract RecordRegistry is IRecordRegistry {
         if (status == RecordStatus.Retracted) revert AlreadyRetracted(recordId);
         address patient = record.patient;
         if (
-            msg.sender != patient &&
-            msg.sender != record.anchoredBy &&
-            !consentRegistry.isDelegate(patient, msg.sender)
+            msg.sender != patient && msg.sender != record.anchoredBy && !consentRegistry.isDelegate(patient, msg.sender)
         ) revert NotAuthorizedRetractor(recordId, msg.sender);
         record.status = RecordStatus.Retracted;
         emit RecordRetracted(recordId, patient, reasonHash, msg.sender);
@@ -109,7 +107,12 @@ contract RecordRegistry is IRecordRegistry {
         batchId = uint256(keccak256(abi.encode(msg.sender, root)));
         Batch storage batch = _batches[batchId];
         if (batch.root != bytes32(0)) revert BatchAlreadyAnchored(batchId);
-        _batches[batchId] = Batch({root: root, submitter: msg.sender, count: count, anchoredAt: uint40(block.timestamp)});
+        _batches[batchId] = Batch({
+            root: root,
+            submitter: msg.sender,
+            count: count,
+            anchoredAt: uint40(block.timestamp)
+        });
         emit BatchAnchored(batchId, root, count, msg.sender, uri);
     }
 

@@ -17,7 +17,8 @@ for (const [file, metrics] of Object.entries(summary)) {
   files += 1;
   for (const kind of ["lines", "branches"]) {
     const { pct, covered, total } = metrics[kind];
-    if (total > 0 && pct < 100) failures.push(`${path.relative(process.cwd(), file)}: ${kind} ${covered}/${total} (${pct}%)`);
+    if (total > 0 && pct < 100)
+      failures.push(`${path.relative(process.cwd(), file)}: ${kind} ${covered}/${total} (${pct}%)`);
   }
 }
 if (files === 0) {

@@ -2,7 +2,14 @@
  * EIP-712 typed data of the consent registry: what a patient's wallet shows and signs for a grant or a
  * revocation submitted by someone else (a clinic, a relayer).
  */
-import { TypedDataEncoder, Wallet, recoverAddress, type Signer, type TypedDataDomain, type TypedDataField } from "ethers";
+import {
+  TypedDataEncoder,
+  Wallet,
+  recoverAddress,
+  type Signer,
+  type TypedDataDomain,
+  type TypedDataField,
+} from "ethers";
 
 /** The registry's EIP-712 domain name and version (also discoverable on-chain through ERC-5267 `eip712Domain()`). */
 export const DOMAIN_NAME = "ConsentRegistry";

@@ -101,7 +101,7 @@ export async function taskContext(
   }
   const signer = options.sign ? await pickSigner(hre, options.from) : undefined;
   const { connect } = await import("../src/client");
-  const client = connect(signer ?? provider, deployment);
+  const client = connect(signer ?? provider, deployment, { categories: extraCategoryCodes() });
   const block = await provider.getBlock("latest");
   return {
     deployment,
@@ -110,6 +110,17 @@ export async function taskContext(
     from: signer ? await signer.getAddress() : undefined,
     now: Math.max(block?.timestamp ?? 0, Math.floor(Date.now() / 1000)),
   };
+}
+
+/**
+ * Category codes the project's own deployment uses besides the well-known ones (env CONSENT_CATEGORY_CODES, comma
+ * separated, e.g. "dental,podiatry"). Any other unknown code is refused as a likely typo.
+ */
+export function extraCategoryCodes(): string[] {
+  return (process.env.CONSENT_CATEGORY_CODES ?? "")
+    .split(",")
+    .map((code) => code.trim())
+    .filter((code) => code.length > 0);
 }
 
 /** The value of a required option, or a one-line error naming it. */

@@ -12,9 +12,16 @@ export const DAY = 24 * 60 * 60;
 export async function deployRegistries() {
   const [admin, registrar, patient, clinic, lab, delegate, stranger, relayer, emergencyDoctor, other] =
     await ethers.getSigners();
-  const providers = (await ethers.deployContract("ProviderRegistry", [admin.address, registrar.address])) as unknown as ProviderRegistry;
-  const consents = (await ethers.deployContract("ConsentRegistry", [await providers.getAddress()])) as unknown as ConsentRegistry;
-  const records = (await ethers.deployContract("RecordRegistry", [await consents.getAddress()])) as unknown as RecordRegistry;
+  const providers = (await ethers.deployContract("ProviderRegistry", [
+    admin.address,
+    registrar.address,
+  ])) as unknown as ProviderRegistry;
+  const consents = (await ethers.deployContract("ConsentRegistry", [
+    await providers.getAddress(),
+  ])) as unknown as ConsentRegistry;
+  const records = (await ethers.deployContract("RecordRegistry", [
+    await consents.getAddress(),
+  ])) as unknown as RecordRegistry;
   return {
     providers,
     consents,
