@@ -568,20 +568,7 @@ export class ConsentClient {
   async signGrant(p: GrantParams & { patient?: string }, opts: SignOptions): Promise<SignedGrant> {
     const { signer, patient } = await this.signerAndPatient(opts, p.patient);
     const request = await this.prepareGrant(p, patient);
-    const { deadline, nonce, chainId, domain } = await this.signingContext(opts, patient);
-    const signature = await signGrantTypedData(signer, domain, request, nonce, deadline);
-    if (!(await this.isContract(patient))) {
-      const recovered = recoverGrantSigner(domain, request, nonce, deadline, signature);
-      if (recovered !== patient) throw new Error(`The signer ${recovered} is not the patient ${patient}`);
-    }
-    return {
-      request,
-      nonce: nonce.toString(),
-      deadline: deadline.toString(),
-      signature,
-      chainId: Number(chainId),
-      registry: this.deployment.consentRegistry,
-    };
+    return this.signTyped(request, signer, opts, signGrantTypedData, recoverGrantSigner);
   }
 
   /** Signs a revocation of (`grantee`, `category`) for someone else to submit with {submitSignedRevoke}. */
@@ -595,10 +582,31 @@ export class ConsentClient {
       grantee: checkAddress(p.grantee, "grantee"),
       category: this.categoryIdOf(p.category),
     };
+    return this.signTyped(request, signer, opts, signRevokeTypedData, recoverRevokeSigner);
+  }
+
+  /**
+   * Signs `request` with `sign` under the patient's next nonce (or `opts.nonce`), checks that an ordinary wallet's
+   * signature recovers to the patient, and packs the JSON-safe result.
+   */
+  private async signTyped<R extends { patient: string }>(
+    request: R,
+    signer: TypedDataSigner,
+    opts: SignOptions,
+    sign: (
+      signer: TypedDataSigner,
+      domain: TypedDataDomain,
+      request: R,
+      nonce: bigint,
+      deadline: bigint,
+    ) => Promise<string>,
+    recover: (domain: TypedDataDomain, request: R, nonce: bigint, deadline: bigint, signature: string) => string,
+  ): Promise<{ request: R; nonce: string; deadline: string; signature: string; chainId: number; registry: string }> {
+    const { patient } = request;
     const { deadline, nonce, chainId, domain } = await this.signingContext(opts, patient);
-    const signature = await signRevokeTypedData(signer, domain, request, nonce, deadline);
+    const signature = await sign(signer, domain, request, nonce, deadline);
     if (!(await this.isContract(patient))) {
-      const recovered = recoverRevokeSigner(domain, request, nonce, deadline, signature);
+      const recovered = recover(domain, request, nonce, deadline, signature);
       if (recovered !== patient) throw new Error(`The signer ${recovered} is not the patient ${patient}`);
     }
     return {
