@@ -16,27 +16,30 @@ export function anvilDevKey(index: number): string {
   return HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(ANVIL_MNEMONIC), `m/44'/60'/0'/0/${index}`).privateKey;
 }
 
-/** The Anvil binary of this platform from the @foundry-rs/anvil package; throws a clear error when it is missing. */
+/**
+ * The Anvil binary: `$ANVIL_BIN` if set; else the Linux x64 build that `npm ci` installs (the optional dependency
+ * @foundry-rs/anvil-linux-amd64, the platform CI runs on); else an `anvil` on the PATH (Foundry's installer, on other
+ * platforms). Throws a clear error when there is none.
+ */
 export function anvilBinary(): string {
-  const os = { linux: "linux", darwin: "darwin", win32: "win32" }[process.platform as string];
-  const cpu = { x64: "amd64", arm64: "arm64" }[process.arch as string];
   const candidates: string[] = [];
-  if (os && cpu) {
-    const pkg = `@foundry-rs/anvil-${os}-${cpu}`;
-    try {
-      candidates.push(path.join(path.dirname(require.resolve(`${pkg}/package.json`)), "bin", "anvil"));
-    } catch {
-      // not installed for this platform: fall through to the error below
-    }
-    candidates.push(path.resolve(__dirname, "..", "..", "node_modules", pkg, "bin", "anvil"));
+  if (process.env.ANVIL_BIN) candidates.push(process.env.ANVIL_BIN);
+  try {
+    candidates.push(
+      path.join(path.dirname(require.resolve("@foundry-rs/anvil-linux-amd64/package.json")), "bin", "anvil"),
+    );
+  } catch {
+    // not installed on this platform
   }
-  const found = candidates
-    .map((file) => (process.platform === "win32" ? `${file}.exe` : file))
-    .find((file) => fs.existsSync(file));
+  const exe = process.platform === "win32" ? "anvil.exe" : "anvil";
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter).filter((d) => d.length > 0)) {
+    candidates.push(path.join(dir, exe));
+  }
+  const found = candidates.find((file) => fs.existsSync(file));
   if (!found) {
     throw new Error(
-      `Anvil binary not found for ${process.platform}-${process.arch} (looked in ${candidates.join(", ") || "nothing"}): ` +
-        "run `npm ci` so that @foundry-rs/anvil installs its platform package",
+      `Anvil binary not found for ${process.platform}-${process.arch}: run \`npm ci\` (Linux x64 installs ` +
+        "@foundry-rs/anvil-linux-amd64), or install Foundry's anvil on the PATH, or set ANVIL_BIN",
     );
   }
   return found;
