@@ -252,7 +252,9 @@ interface IConsentRegistry {
 
     /**
      * @notice The consent stored for exactly (`patient`, `grantee`, `category`), and its status now.
-     * @dev Does not fall back to ANY_CATEGORY and does not consider the provider registry: it reports the key.
+     * @dev Reports one key: it does not fall back to ANY_CATEGORY, nor consider suspensions. When nothing is stored
+     * under `grantee` and `grantee` is a rotated provider key, it reports the consent kept under the provider's
+     * stable id (where denies, and the SDK's permits, are kept).
      * @param patient the patient whose data or consents are concerned
      * @param grantee the account the consent is given to (a provider's address or stable id, a person, a contract)
      * @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY

@@ -46,6 +46,7 @@ contract ConsentGridProbe {
         uint40[] delegateExpiry;
         bool[] isDelegate;
         // index g
+        address[] providerIds;
         ProviderStatus[] providerStatus;
         uint8[] capabilities;
         // index r
@@ -152,10 +153,11 @@ contract ConsentGridProbe {
     }
 
     function _providers(IProviderRegistry providers, Universe calldata u, Observation memory o) private view {
+        o.providerIds = new address[](u.grantees.length);
         o.providerStatus = new ProviderStatus[](u.grantees.length);
         o.capabilities = new uint8[](u.grantees.length);
         for (uint256 g = 0; g < u.grantees.length; ++g) {
-            (, o.providerStatus[g], o.capabilities[g]) = providers.resolve(u.grantees[g]);
+            (o.providerIds[g], o.providerStatus[g], o.capabilities[g]) = providers.resolve(u.grantees[g]);
         }
     }
 }
