@@ -22,6 +22,7 @@ import {
   signRevoke,
 } from "../../src/eip712";
 import { DAY, deployRegistries } from "../helpers/fixtures";
+import { consentView, statusOf } from "../helpers/consents";
 
 const LAB = categoryId("laboratory");
 const IMAGING = categoryId("imaging");
@@ -82,25 +83,6 @@ function grantRequest(patient: string, grantee: string, expiresAt: number, chang
 /** The ERC1271Wallet's signature: `abi.encode(address signer, bytes ecdsaSignature)`. */
 function walletSignature(signer: string, ecdsaSignature: string): string {
   return AbiCoder.defaultAbiCoder().encode(["address", "bytes"], [signer, ecdsaSignature]);
-}
-
-/** The consent stored for a key and its status, as plain numbers. */
-async function consentView(consents: ConsentRegistry, patient: string, grantee: string, category: string) {
-  const [consent, status] = await consents.consentOf(patient, grantee, category);
-  return {
-    purposes: Number(consent.purposes),
-    actions: Number(consent.actions),
-    notBefore: Number(consent.notBefore),
-    expiresAt: Number(consent.expiresAt),
-    issuedAt: Number(consent.issuedAt),
-    epoch: Number(consent.epoch),
-    decision: Number(consent.decision),
-    status: Number(status) as ConsentStatus,
-  };
-}
-
-async function statusOf(consents: ConsentRegistry, patient: string, grantee: string, category: string) {
-  return (await consentView(consents, patient, grantee, category)).status;
 }
 
 /** Pins the time of the next block, a little after the latest, and returns it. */

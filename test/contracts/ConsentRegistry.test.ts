@@ -22,6 +22,7 @@ import {
   purposeMask,
 } from "../../src/codes";
 import { DAY, deployRegistries } from "../helpers/fixtures";
+import { consentView, statusOf } from "../helpers/consents";
 
 const LAB = categoryId("laboratory");
 const IMAGING = categoryId("imaging");
@@ -33,25 +34,6 @@ const ACTIONS = actionMask(Action.ACCESS, Action.USE);
 
 const PURPOSE_VALUES = Object.values(Purpose).filter((v): v is Purpose => typeof v === "number");
 const ACTION_VALUES = Object.values(Action).filter((v): v is Action => typeof v === "number");
-
-/** The consent stored for a key and its status, as plain numbers. */
-async function consentView(consents: ConsentRegistry, patient: string, grantee: string, category: string) {
-  const [consent, status] = await consents.consentOf(patient, grantee, category);
-  return {
-    purposes: Number(consent.purposes),
-    actions: Number(consent.actions),
-    notBefore: Number(consent.notBefore),
-    expiresAt: Number(consent.expiresAt),
-    issuedAt: Number(consent.issuedAt),
-    epoch: Number(consent.epoch),
-    decision: Number(consent.decision) as Decision,
-    status: Number(status) as ConsentStatus,
-  };
-}
-
-async function statusOf(consents: ConsentRegistry, patient: string, grantee: string, category: string) {
-  return (await consentView(consents, patient, grantee, category)).status;
-}
 
 /** {deployRegistries}, with `patient` having permitted `clinic` PURPOSES/ACTIONS on LAB from `start` for 30 days. */
 async function deployWithLabPermit() {
