@@ -108,7 +108,8 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
         uint8 actions,
         uint40 notBefore,
         uint40 expiresAt
-    ) external onlyDelegateOf(patient) {
+    ) external {
+        _checkDelegateFor(patient, grantee);
         _grant(patient, grantee, category, purposes, actions, notBefore, expiresAt);
     }
 
@@ -129,6 +130,10 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
             )
         );
         _checkSignature(request.patient, structHash, deadline, signature);
+        // A signature may have been made before the patient's deny: it must not lift the deny unseen.
+        if (_consents[request.patient][request.grantee][request.category].decision == Decision.Deny) {
+            revert DenyInForce(request.patient, request.grantee, request.category);
+        }
         _grant(
             request.patient,
             request.grantee,
@@ -146,7 +151,8 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
     }
 
     /// @inheritdoc IConsentRegistry
-    function revokeFor(address patient, address grantee, bytes32 category) external onlyDelegateOf(patient) {
+    function revokeFor(address patient, address grantee, bytes32 category) external {
+        _checkDelegateFor(patient, grantee);
         _revoke(patient, grantee, category);
     }
 
@@ -171,7 +177,8 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
     }
 
     /// @inheritdoc IConsentRegistry
-    function denyFor(address patient, address grantee, bytes32 category) external onlyDelegateOf(patient) {
+    function denyFor(address patient, address grantee, bytes32 category) external {
+        _checkDelegateFor(patient, grantee);
         _deny(patient, grantee, category);
     }
 
@@ -531,6 +538,12 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
     /// @dev The key consents to `grantee` are kept under: a registered provider's stable id, else `grantee`.
     function _keyOf(address grantee) private view returns (address key) {
         (key, , ) = providerRegistry.resolve(grantee);
+    }
+
+    /// @dev A live delegate of `patient`, acting on someone else's consent: a delegate cannot deal with itself.
+    function _checkDelegateFor(address patient, address grantee) private view {
+        if (!isDelegate(patient, msg.sender)) revert NotDelegate(patient, msg.sender);
+        if (grantee == msg.sender) revert DelegateIsGrantee(msg.sender);
     }
 
     function _checkKey(address patient, address grantee, bytes32 category) private pure {

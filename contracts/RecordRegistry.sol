@@ -5,7 +5,8 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 
 import {IRecordRegistry} from "./interfaces/IRecordRegistry.sol";
 import {IConsentRegistry} from "./interfaces/IConsentRegistry.sol";
-import {Action, RecordStatus, ALL_PURPOSES, MAX_URI_LENGTH} from "./ConsentCodes.sol";
+import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
+import {Action, RecordStatus, ProviderStatus, ALL_PURPOSES, MAX_URI_LENGTH} from "./ConsentCodes.sol";
 
 /**
  * @title RecordRegistry
@@ -17,6 +18,9 @@ contract RecordRegistry is IRecordRegistry {
     /// @inheritdoc IRecordRegistry
     IConsentRegistry public immutable consentRegistry;
 
+    /// @dev The consent registry's provider registry, read once at deployment.
+    IProviderRegistry private immutable _providers;
+
     mapping(bytes32 recordId => Record) private _records;
     mapping(uint256 batchId => Batch) private _batches;
 
@@ -24,6 +28,7 @@ contract RecordRegistry is IRecordRegistry {
     /// @param consents the consent registry that says who may write a patient's records
     constructor(IConsentRegistry consents) {
         consentRegistry = consents;
+        _providers = consents.providerRegistry();
     }
 
     /// @inheritdoc IRecordRegistry
@@ -54,6 +59,8 @@ contract RecordRegistry is IRecordRegistry {
             if (previous.patient != patient) revert ForeignRecord(supersedes);
             if (previousStatus == RecordStatus.Retracted) revert SupersedesRetracted(supersedes);
             if (previousStatus == RecordStatus.Superseded) revert AlreadySuperseded(supersedes, previous.supersededBy);
+            if (previous.category != category) revert CategoryMismatch(supersedes, previous.category);
+            if (!_mayAmend(previous, msg.sender)) revert NotAuthorizedSuperseder(supersedes, msg.sender);
             previous.status = RecordStatus.Superseded;
             previous.supersededBy = recordId;
         }
@@ -74,12 +81,9 @@ contract RecordRegistry is IRecordRegistry {
         RecordStatus status = record.status;
         if (status == RecordStatus.None) revert UnknownRecord(recordId);
         if (status == RecordStatus.Retracted) revert AlreadyRetracted(recordId);
-        address patient = record.patient;
-        if (
-            msg.sender != patient && msg.sender != record.anchoredBy && !consentRegistry.isDelegate(patient, msg.sender)
-        ) revert NotAuthorizedRetractor(recordId, msg.sender);
+        if (!_mayAmend(record, msg.sender)) revert NotAuthorizedRetractor(recordId, msg.sender);
         record.status = RecordStatus.Retracted;
-        emit RecordRetracted(recordId, patient, reasonHash, msg.sender);
+        emit RecordRetracted(recordId, record.patient, reasonHash, msg.sender);
     }
 
     /// @inheritdoc IRecordRegistry
@@ -133,6 +137,26 @@ contract RecordRegistry is IRecordRegistry {
         if (root == bytes32(0)) return false;
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(patient, category, contentHash))));
         return MerkleProof.verifyCalldata(proof, root, leaf);
+    }
+
+    /**
+     * @dev Whether `caller` may retract or supersede `record`: its patient, a live delegate of the patient, or the
+     * provider that anchored it, acting from a key that is not suspended or retired (after a key rotation, from its
+     * current key: a stolen old key can change nothing).
+     */
+    function _mayAmend(Record storage record, address caller) private view returns (bool) {
+        address patient = record.patient;
+        if (caller == patient) return true;
+        address anchoredBy = record.anchoredBy;
+        if (anchoredBy != address(0)) {
+            (address callerId, ProviderStatus status, ) = _providers.resolve(caller);
+            if (status == ProviderStatus.None || status == ProviderStatus.Active) {
+                if (caller == anchoredBy) return true;
+                (address anchorerId, , ) = _providers.resolve(anchoredBy);
+                if (anchorerId == callerId) return true;
+            }
+        }
+        return consentRegistry.isDelegate(patient, caller);
     }
 
     function _checkUri(string calldata uri) private pure {

@@ -478,9 +478,18 @@ export class ConsentClient {
     return this.send(() => this.consents.deny(key, id));
   }
 
-  /** Ends every permit given so far (denies stay). */
-  async revokeAll(): Promise<ContractTransactionReceipt> {
-    return this.send(() => this.consents.revokeAll());
+  /**
+   * Ends every permit given so far (denies stay). By default it also cancels every signed grant not yet submitted
+   * (`useNonce`, in the same transaction through `multicall`): a grant signed before could otherwise be submitted
+   * afterwards and be in force again. Pass `{ cancelSignatures: false }` to keep them.
+   */
+  async revokeAll(options: { cancelSignatures?: boolean } = {}): Promise<ContractTransactionReceipt> {
+    if (options.cancelSignatures === false) return this.send(() => this.consents.revokeAll());
+    const calls = [
+      this.consents.interface.encodeFunctionData("revokeAll"),
+      this.consents.interface.encodeFunctionData("useNonce"),
+    ];
+    return this.send(() => this.consents.multicall(calls));
   }
 
   /** Appoints `delegate` to manage the patient's consents until `expiresAt`. */

@@ -154,6 +154,11 @@ const SENTENCES: Record<string, Sentence> = {
     `The expiry ${time(expiresAt)} is not after the current block time ${time(now)}.`,
   NotDelegate: ([patient, caller]) =>
     `${address(caller)} is not a delegate of patient ${address(patient)} whose term is running.`,
+  DelegateIsGrantee: ([delegate]) =>
+    `Delegate ${address(delegate)} cannot grant, revoke or deny a consent to itself: only the patient can.`,
+  DenyInForce: ([patient, grantee, category]) =>
+    `Patient ${address(patient)} denied ${address(grantee)} ${describeCategory(String(category))}: a signed grant ` +
+    `cannot lift a deny; the patient revokes the deny first, or grants directly.`,
   NothingToRevoke: ([patient, grantee, category]) =>
     `There is no consent from ${address(patient)} to ${address(grantee)} for ${describeCategory(String(category))} to revoke.`,
   InvalidDelegate: ([delegate]) =>
@@ -193,7 +198,13 @@ const SENTENCES: Record<string, Sentence> = {
     `${address(caller)} may not anchor records of patient ${address(patient)} in ${describeCategory(String(category))}: ` +
     "it is not the patient, a delegate, or a grantee the patient authorised to collect that category.",
   NotAuthorizedRetractor: ([recordId, caller]) =>
-    `${address(caller)} may not retract record ${String(recordId)}: only the patient, a delegate, or the account that anchored it may.`,
+    `${address(caller)} may not retract record ${String(recordId)}: only the patient, a delegate, or the provider ` +
+    `that anchored it (from its current, unsuspended key) may.`,
+  NotAuthorizedSuperseder: ([recordId, caller]) =>
+    `${address(caller)} may not supersede record ${String(recordId)}: only the patient, a delegate, or the provider ` +
+    `that anchored it (from its current, unsuspended key) may.`,
+  CategoryMismatch: ([recordId, category]) =>
+    `Record ${String(recordId)} is in ${describeCategory(String(category))}: a new version must be in the same category.`,
   ZeroContentHash: () => "The content hash is zero.",
   AlreadyAnchored: ([recordId]) => `This content is already anchored for this patient as record ${String(recordId)}.`,
   UnknownRecord: ([recordId]) => `No record ${String(recordId)} was ever anchored.`,

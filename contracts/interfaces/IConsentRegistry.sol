@@ -19,7 +19,7 @@ interface IConsentRegistry {
     /**
      * @dev One stored consent, one storage slot (low bits first):
      * `| purposes uint32 | actions uint8 | notBefore uint40 | expiresAt uint40 | issuedAt uint40 | epoch uint32 |
-     * decision uint8 | 48 free bits |`.
+     * decision uint8 | 56 free bits |`.
      * @param purposes mask of `1 << uint8(Purpose)` bits
      * @param actions mask of `1 << uint8(Action)` bits
      * @param notBefore first second the permit is in force
@@ -147,6 +147,11 @@ interface IConsentRegistry {
     error ExpiryNotInFuture(uint40 expiresAt, uint256 now);
     /// @notice `caller` is not a delegate of `patient` whose term is running.
     error NotDelegate(address patient, address caller);
+    /// @notice A delegate cannot grant, revoke or deny a consent to itself: only the patient can.
+    error DelegateIsGrantee(address delegate);
+    /// @notice The patient denied `grantee` the `category`: a signed grant cannot lift a deny; the patient revokes
+    /// the deny first (directly or with {revokeWithSig}), or grants directly.
+    error DenyInForce(address patient, address grantee, bytes32 category);
     /// @notice There is no permit or deny for (`patient`, `grantee`, `category`) to revoke.
     error NothingToRevoke(address patient, address grantee, bytes32 category);
     /// @notice The delegate is the zero address or the patient themself.
@@ -297,7 +302,8 @@ interface IConsentRegistry {
 
     /**
      * @notice {grant} on behalf of `patient`, by a delegate of the patient.
-     * @dev Reverts with {NotDelegate} unless the caller's term as the patient's delegate is running.
+     * @dev Reverts with {NotDelegate} unless the caller's term as the patient's delegate is running, and with
+     * {DelegateIsGrantee} when the delegate names itself as grantee (the same holds for {revokeFor} and {denyFor}).
      * @param patient the patient whose data or consents are concerned
      * @param grantee the account the consent is given to (a provider's address or stable id, a person, a contract)
      * @param category the data category: keccak256 of a lower-case code, a record id, or ANY_CATEGORY
@@ -330,7 +336,8 @@ interface IConsentRegistry {
 
     /**
      * @notice Submits a grant the patient signed (EIP-712 `Grant`), consuming the patient's next nonce. Anyone may
-     * submit it; the result and the events are those of the patient calling {grant}.
+     * submit it; the result and the events are those of the patient calling {grant}, except that a signed grant
+     * never replaces a deny ({DenyInForce}): it may have been signed before the deny.
      * @dev The signature is checked with ERC-1271 when the patient is a contract, and may be of any length.
      * Reverts with {SignatureExpired} after `deadline`, {InvalidSignature} for any other mismatch.
      * @param request the signed grant

@@ -72,8 +72,14 @@ interface IRecordRegistry {
     /// @notice `caller` may not anchor records of `patient` in `category`: it is not the patient, a delegate, or a
     /// grantee the patient authorised to COLLECT that category.
     error NotAuthorizedWriter(address patient, address caller, bytes32 category);
-    /// @notice `caller` may not retract `recordId`: only the patient, a delegate, or the anchoring account may.
+    /// @notice `caller` may not retract `recordId`: only the patient, a live delegate, or the provider that anchored
+    /// it (from its current, unsuspended key) may.
     error NotAuthorizedRetractor(bytes32 recordId, address caller);
+    /// @notice `caller` may not supersede `recordId`: only the patient, a live delegate, or the provider that
+    /// anchored it (from its current, unsuspended key) may, whatever the caller may anchor.
+    error NotAuthorizedSuperseder(bytes32 recordId, address caller);
+    /// @notice `recordId` is in `category`: a new version must be in the same category.
+    error CategoryMismatch(bytes32 recordId, bytes32 category);
     /// @notice The content hash is zero.
     error ZeroContentHash();
     /// @notice The category is zero.
@@ -106,7 +112,8 @@ interface IRecordRegistry {
      * @param patient the patient whose record it is
      * @param category the record's category (keccak256 of its code)
      * @param contentHash SHA-256 of the stored bytes
-     * @param supersedes zero, or the id of an Active record of the same patient that this version replaces
+     * @param supersedes zero, or the id of an Active record of the same patient and category that this version
+     * replaces; superseding takes the rights of {retract} on that record
      * @param uri where the bytes are kept (`ipfs://<cid>` or an opaque locator), at most 512 bytes; emitted only
      * @return recordId `keccak256(abi.encode(patient, contentHash))`
      */
@@ -120,7 +127,8 @@ interface IRecordRegistry {
 
     /**
      * @notice Marks `recordId` as entered in error. Its history stays; nothing is deleted.
-     * @dev Callable by the patient, a delegate of the patient, or the account that anchored it. Emits
+     * @dev Callable by the patient, a live delegate of the patient, or the provider that anchored it from its
+     * current, unsuspended key (a key retired by a rotation can no longer retract). Emits
      * {RecordRetracted}.
      * @param recordId the record's id
      * @param reasonHash a hash of the reason, kept off-chain

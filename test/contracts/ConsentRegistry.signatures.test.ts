@@ -188,6 +188,28 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
 
   describe("grantWithSig", function () {
     context("with a valid signature", function () {
+      it("should refuse to lift a deny the patient gave after signing (DenyInForce), and keep the nonce", async function () {
+        const { consents, patient, clinic, relayer, domain, expiresAt, deadline } = await loadFixture(deploySigned);
+        const request = grantRequest(patient.address, clinic.address, expiresAt);
+        const signature = await signGrant(patient, domain, request, 0, deadline);
+        await consents.connect(patient).deny(clinic.address, LAB);
+        await expect(consents.connect(relayer).grantWithSig(request, deadline, signature))
+          .to.be.revertedWithCustomError(consents, "DenyInForce")
+          .withArgs(patient.address, clinic.address, LAB);
+        expect(await statusOf(consents, patient.address, clinic.address, LAB)).to.equal(ConsentStatus.Denied);
+        expect(await consents.nonces(patient.address)).to.equal(0);
+      });
+
+      it("should grant by signature once the patient revoked the deny", async function () {
+        const { consents, patient, clinic, relayer, domain, expiresAt, deadline } = await loadFixture(deploySigned);
+        await consents.connect(patient).deny(clinic.address, LAB);
+        await consents.connect(patient).revoke(clinic.address, LAB);
+        const request = grantRequest(patient.address, clinic.address, expiresAt);
+        const signature = await signGrant(patient, domain, request, 0, deadline);
+        await consents.connect(relayer).grantWithSig(request, deadline, signature);
+        expect(await statusOf(consents, patient.address, clinic.address, LAB)).to.equal(ConsentStatus.Active);
+      });
+
       it("should accept a signature from a test signer (signer.signTypedData) submitted by a relayer", async function () {
         const { consents, patient, clinic, relayer, domain, expiresAt, deadline } = await loadFixture(deploySigned);
         const request = grantRequest(patient.address, clinic.address, expiresAt);

@@ -1010,11 +1010,31 @@ describe("ConsentRegistry", function () {
           .withArgs(1 << 10);
       });
 
-      it("should let the delegate be a grantee of the patient", async function () {
+      it("should refuse a delegate granting, revoking or denying a consent to itself (DelegateIsGrantee)", async function () {
         const { consents, patient, delegate, delegateExpiresAt } = await loadFixture(deployWithDelegate);
-        await consents
-          .connect(delegate)
-          .grantFor(patient.address, delegate.address, LAB, PURPOSES, ACTIONS, 0, delegateExpiresAt);
+        await expect(
+          consents
+            .connect(delegate)
+            .grantFor(patient.address, delegate.address, LAB, PURPOSES, ACTIONS, 0, delegateExpiresAt),
+        )
+          .to.be.revertedWithCustomError(consents, "DelegateIsGrantee")
+          .withArgs(delegate.address);
+        await expect(consents.connect(delegate).denyFor(patient.address, delegate.address, LAB))
+          .to.be.revertedWithCustomError(consents, "DelegateIsGrantee")
+          .withArgs(delegate.address);
+        // The patient's deny of the delegate cannot be lifted by the delegate itself.
+        await consents.connect(patient).deny(delegate.address, ANY_CATEGORY);
+        await expect(consents.connect(delegate).revokeFor(patient.address, delegate.address, ANY_CATEGORY))
+          .to.be.revertedWithCustomError(consents, "DelegateIsGrantee")
+          .withArgs(delegate.address);
+        expect(await statusOf(consents, patient.address, delegate.address, ANY_CATEGORY)).to.equal(
+          ConsentStatus.Denied,
+        );
+      });
+
+      it("should still let the patient grant the delegate directly", async function () {
+        const { consents, patient, delegate, delegateExpiresAt } = await loadFixture(deployWithDelegate);
+        await consents.connect(patient).grant(delegate.address, LAB, PURPOSES, ACTIONS, 0, delegateExpiresAt);
         expect(await consents.isAuthorized(patient.address, delegate.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
           .true;
       });

@@ -406,6 +406,25 @@ describe("RecordRegistry", function () {
           .withArgs(reportId);
       });
 
+      it("should revert with CategoryMismatch when the new version is in another category", async function () {
+        const { records, patient, reportId } = await loadFixture(deployWithRecords);
+        await expect(records.connect(patient).anchor(patient.address, IMAGING, hashOf("a"), reportId, ""))
+          .to.be.revertedWithCustomError(records, "CategoryMismatch")
+          .withArgs(reportId, LAB);
+        expect((await recordOf(records, reportId)).status).to.equal(RecordStatus.Active);
+      });
+
+      it("should revert with NotAuthorizedSuperseder when a writer supersedes a record someone else anchored", async function () {
+        // `lab` may COLLECT every category, but it did not anchor the clinic's scan nor the patient's report.
+        const { records, patient, lab, scanId, reportId } = await loadFixture(deployWithRecords);
+        for (const target of [scanId, reportId]) {
+          await expect(records.connect(lab).anchor(patient.address, LAB, hashOf("junk"), target, ""))
+            .to.be.revertedWithCustomError(records, "NotAuthorizedSuperseder")
+            .withArgs(target, lab.address);
+          expect((await recordOf(records, target)).status).to.equal(RecordStatus.Active);
+        }
+      });
+
       it("should revert with AlreadySuperseded(v1, v2) when v1 is superseded again", async function () {
         const { records, patient, v1, v2 } = await loadFixture(deployWithVersionChain);
         await expect(records.connect(patient).anchor(patient.address, LAB, hashOf("fork"), v1, ""))
@@ -458,6 +477,25 @@ describe("RecordRegistry", function () {
       const { records, patient, v1, v2 } = await loadFixture(deployWithVersionChain);
       await expectRetracted(records, v1, patient.address, patient);
       expect((await recordOf(records, v1)).supersededBy).to.equal(v2);
+    });
+
+    it("should refuse the anchoring provider while it is suspended, and accept it once reinstated", async function () {
+      const { records, providers, registrar, patient, clinic, scanId } = await loadFixture(deployWithRecords);
+      await providers.connect(registrar).suspend(clinic.address, REASON);
+      await expect(records.connect(clinic).retract(scanId, REASON))
+        .to.be.revertedWithCustomError(records, "NotAuthorizedRetractor")
+        .withArgs(scanId, clinic.address);
+      await providers.connect(registrar).reinstate(clinic.address);
+      await expectRetracted(records, scanId, patient.address, clinic);
+    });
+
+    it("should refuse the anchoring provider's retired key and accept its current key after a rotation", async function () {
+      const { records, providers, patient, clinic, relayer: newKey, scanId } = await loadFixture(deployWithRecords);
+      await providers.connect(clinic).rotateKey(newKey.address);
+      await expect(records.connect(clinic).retract(scanId, REASON))
+        .to.be.revertedWithCustomError(records, "NotAuthorizedRetractor")
+        .withArgs(scanId, clinic.address);
+      await expectRetracted(records, scanId, patient.address, newKey);
     });
 
     it("should revert with NotAuthorizedRetractor for a stranger", async function () {

@@ -346,7 +346,8 @@ export class ConsentModel {
   }
 
   grantFor(sender: Address, patient: Address, args: GrantArgs, at: bigint): Outcome {
-    if (!this.isDelegate(patient, sender, at)) return fail("NotDelegate", lower(patient), lower(sender));
+    const delegated = this.checkDelegateFor(sender, patient, args.grantee, at);
+    if (!delegated.ok) return delegated;
     return this._grant(lower(patient), args, at);
   }
 
@@ -354,6 +355,10 @@ export class ConsentModel {
   grantWithSig(patient: Address, args: GrantArgs, deadline: bigint, signature: SignatureFacts, at: bigint): Outcome {
     const checked = this.checkSignature(patient, deadline, signature, at);
     if (!checked.ok) return checked;
+    // A signed grant never lifts a deny kept under the key it names: it may have been signed before the deny.
+    if (this.consents.get(key3(patient, args.grantee, args.category))?.decision === Decision.Deny) {
+      return fail("DenyInForce", lower(patient), lower(args.grantee), lower(args.category));
+    }
     const outcome = this._grant(lower(patient), args, at);
     if (outcome.ok) this.useNonceOf(patient);
     return outcome;
@@ -364,7 +369,8 @@ export class ConsentModel {
   }
 
   revokeFor(sender: Address, patient: Address, grantee: Address, category: Bytes32, at: bigint): Outcome {
-    if (!this.isDelegate(patient, sender, at)) return fail("NotDelegate", lower(patient), lower(sender));
+    const delegated = this.checkDelegateFor(sender, patient, grantee, at);
+    if (!delegated.ok) return delegated;
     return this._revoke(lower(patient), grantee, category);
   }
 
@@ -388,7 +394,8 @@ export class ConsentModel {
   }
 
   denyFor(sender: Address, patient: Address, grantee: Address, category: Bytes32, at: bigint): Outcome {
-    if (!this.isDelegate(patient, sender, at)) return fail("NotDelegate", lower(patient), lower(sender));
+    const delegated = this.checkDelegateFor(sender, patient, grantee, at);
+    if (!delegated.ok) return delegated;
     return this._deny(lower(patient), grantee, category, at);
   }
 
@@ -407,6 +414,13 @@ export class ConsentModel {
     const nonce = this.nonces(account);
     this.nonceOf.set(lower(account), nonce + 1n);
     return nonce;
+  }
+
+  /** A live delegate of `patient` acting on someone else's consent: a delegate never deals with itself. */
+  private checkDelegateFor(sender: Address, patient: Address, grantee: Address, at: bigint): Outcome {
+    if (!this.isDelegate(patient, sender, at)) return fail("NotDelegate", lower(patient), lower(sender));
+    if (lower(grantee) === lower(sender)) return fail("DelegateIsGrantee", lower(sender));
+    return OK;
   }
 
   private checkSignature(patient: Address, deadline: bigint, signature: SignatureFacts, at: bigint): Outcome {
@@ -652,6 +666,9 @@ export class ConsentModel {
       if (previous.status === RecordStatus.Superseded) {
         return fail("AlreadySuperseded", lower(supersedes), previous.supersededBy);
       }
+      if (previous.category !== lower(category)) return fail("CategoryMismatch", lower(supersedes), previous.category);
+      if (!this.mayAmend(previous, sender, at))
+        return fail("NotAuthorizedSuperseder", lower(supersedes), lower(sender));
       previous.status = RecordStatus.Superseded;
       previous.supersededBy = id;
     }
@@ -666,18 +683,25 @@ export class ConsentModel {
     return { ok: true, value: id };
   }
 
-  /** Retracts a record: the patient, a live delegate, or the account that anchored it. Status only moves forward. */
+  /**
+   * Who may retract or supersede a record: its patient, a live delegate, or the provider that anchored it from a key
+   * that is neither suspended nor retired (its current key after a rotation).
+   */
+  private mayAmend(record: RecordEntry, sender: Address, at: bigint): boolean {
+    if (lower(sender) === record.patient) return true;
+    const caller = this.resolve(sender);
+    if (caller.status === ProviderStatus.None || caller.status === ProviderStatus.Active) {
+      if (lower(sender) === record.anchoredBy || this.resolve(record.anchoredBy).id === caller.id) return true;
+    }
+    return this.isDelegate(record.patient, sender, at);
+  }
+
+  /** Retracts a record: the patient, a live delegate, or the provider that anchored it. Status only moves forward. */
   retract(sender: Address, recordId: Bytes32, at: bigint): Outcome {
     const record = this.records.get(lower(recordId));
     if (!record) return fail("UnknownRecord", lower(recordId));
     if (record.status === RecordStatus.Retracted) return fail("AlreadyRetracted", lower(recordId));
-    if (
-      lower(sender) !== record.patient &&
-      lower(sender) !== record.anchoredBy &&
-      !this.isDelegate(record.patient, sender, at)
-    ) {
-      return fail("NotAuthorizedRetractor", lower(recordId), lower(sender));
-    }
+    if (!this.mayAmend(record, sender, at)) return fail("NotAuthorizedRetractor", lower(recordId), lower(sender));
     record.status = RecordStatus.Retracted;
     return OK;
   }

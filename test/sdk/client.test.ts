@@ -231,6 +231,23 @@ describe("ConsentClient", function () {
         ConsentStatus.Revoked,
       );
     });
+    it("should cancel a signed grant not yet submitted when revoking all, unless asked not to", async function () {
+      const { patientClient, relayerClient, consents, patient, clinic } = await loadFixture(deploySdk);
+      const deadline = (await time.latest()) + 3600;
+      const signed = await patientClient.signGrant(await grantParams(clinic.address), { deadline });
+      await patientClient.revokeAll();
+      expect(await consents.epochOf(patient.address)).to.equal(1);
+      expect(await consents.nonces(patient.address)).to.equal(1);
+      expect((await rejection(relayerClient.submitSignedGrant(signed))).message).to.match(/nonce 0/);
+
+      const kept = await patientClient.signGrant(await grantParams(clinic.address), { deadline });
+      await patientClient.revokeAll({ cancelSignatures: false });
+      expect(await consents.epochOf(patient.address)).to.equal(2);
+      await relayerClient.submitSignedGrant(kept);
+      expect((await patientClient.consentOf(patient.address, clinic.address, "laboratory")).status).to.equal(
+        ConsentStatus.Active,
+      );
+    });
   });
 
   describe("delegates", function () {
