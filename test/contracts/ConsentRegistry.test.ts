@@ -1086,15 +1086,15 @@ describe("ConsentRegistry", function () {
       });
 
       context("when the caller is not a delegate of the patient whose term is running", function () {
-        /** The three delegated calls, as `caller`, for `patient`. */
-        function delegatedCalls(
+        /** Expects each of the three delegated calls, made by `caller` for `patient`, to revert with NotDelegate. */
+        async function expectNotDelegate(
           consents: ConsentRegistry,
           caller: HardhatEthersSigner,
           patient: string,
           grantee: string,
           expiresAt: number,
         ) {
-          return [
+          const calls = [
             [
               "grantFor",
               () => consents.connect(caller).grantFor(patient, grantee, LAB, PURPOSES, ACTIONS, 0, expiresAt),
@@ -1102,6 +1102,11 @@ describe("ConsentRegistry", function () {
             ["revokeFor", () => consents.connect(caller).revokeFor(patient, grantee, LAB)],
             ["denyFor", () => consents.connect(caller).denyFor(patient, grantee, LAB)],
           ] as const;
+          for (const [name, call] of calls) {
+            await expect(call(), name)
+              .to.be.revertedWithCustomError(consents, "NotDelegate")
+              .withArgs(patient, caller.address);
+          }
         }
 
         /** {deployWithDelegate}, with a permit the delegated calls could change. */
@@ -1116,17 +1121,7 @@ describe("ConsentRegistry", function () {
         it("should revert with NotDelegate for a stranger", async function () {
           const { consents, patient, stranger, clinic, delegateExpiresAt } =
             await loadFixture(deployWithDelegateAndPermit);
-          for (const [name, call] of delegatedCalls(
-            consents,
-            stranger,
-            patient.address,
-            clinic.address,
-            delegateExpiresAt,
-          )) {
-            await expect(call(), name)
-              .to.be.revertedWithCustomError(consents, "NotDelegate")
-              .withArgs(patient.address, stranger.address);
-          }
+          await expectNotDelegate(consents, stranger, patient.address, clinic.address, delegateExpiresAt);
           expect(await statusOf(consents, patient.address, clinic.address, LAB)).to.equal(ConsentStatus.Active);
         });
 
@@ -1140,12 +1135,7 @@ describe("ConsentRegistry", function () {
             .withArgs(patient.address, clinic.address, IMAGING);
           // From expiresAt on, nothing it tries goes through.
           await time.setNextBlockTimestamp(delegateExpiresAt);
-          const calls = delegatedCalls(consents, delegate, patient.address, clinic.address, delegateExpiresAt + DAY);
-          for (const [name, call] of calls) {
-            await expect(call(), name)
-              .to.be.revertedWithCustomError(consents, "NotDelegate")
-              .withArgs(patient.address, delegate.address);
-          }
+          await expectNotDelegate(consents, delegate, patient.address, clinic.address, delegateExpiresAt + DAY);
           expect(await statusOf(consents, patient.address, clinic.address, LAB)).to.equal(ConsentStatus.Active);
         });
 
@@ -1153,49 +1143,19 @@ describe("ConsentRegistry", function () {
           const { consents, patient, delegate, clinic, delegateExpiresAt } =
             await loadFixture(deployWithDelegateAndPermit);
           await consents.connect(patient).removeDelegate(delegate.address);
-          for (const [name, call] of delegatedCalls(
-            consents,
-            delegate,
-            patient.address,
-            clinic.address,
-            delegateExpiresAt,
-          )) {
-            await expect(call(), name)
-              .to.be.revertedWithCustomError(consents, "NotDelegate")
-              .withArgs(patient.address, delegate.address);
-          }
+          await expectNotDelegate(consents, delegate, patient.address, clinic.address, delegateExpiresAt);
         });
 
         it("should revert with NotDelegate for a delegate of another patient", async function () {
           const { consents, patient, other, delegate, clinic, delegateExpiresAt } =
             await loadFixture(deployWithDelegateAndPermit);
-          for (const [name, call] of delegatedCalls(
-            consents,
-            delegate,
-            other.address,
-            clinic.address,
-            delegateExpiresAt,
-          )) {
-            await expect(call(), name)
-              .to.be.revertedWithCustomError(consents, "NotDelegate")
-              .withArgs(other.address, delegate.address);
-          }
+          await expectNotDelegate(consents, delegate, other.address, clinic.address, delegateExpiresAt);
           expect(await consents.isDelegate(patient.address, delegate.address)).to.be.true;
         });
 
         it("should revert with NotDelegate for the patient themself (who acts directly)", async function () {
           const { consents, patient, clinic, delegateExpiresAt } = await loadFixture(deployWithDelegateAndPermit);
-          for (const [name, call] of delegatedCalls(
-            consents,
-            patient,
-            patient.address,
-            clinic.address,
-            delegateExpiresAt,
-          )) {
-            await expect(call(), name)
-              .to.be.revertedWithCustomError(consents, "NotDelegate")
-              .withArgs(patient.address, patient.address);
-          }
+          await expectNotDelegate(consents, patient, patient.address, clinic.address, delegateExpiresAt);
         });
       });
     });
