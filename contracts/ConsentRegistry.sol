@@ -73,7 +73,7 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
 
     /// @dev Only a delegate of `patient` whose term is running.
     modifier onlyDelegateOf(address patient) {
-        if (!isDelegate(patient, msg.sender)) revert NotDelegate(patient, msg.sender);
+        _checkDelegate(patient);
         _;
     }
 
@@ -542,8 +542,13 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
 
     /// @dev A live delegate of `patient`, acting on someone else's consent: a delegate cannot deal with itself.
     function _checkDelegateFor(address patient, address grantee) private view {
-        if (!isDelegate(patient, msg.sender)) revert NotDelegate(patient, msg.sender);
+        _checkDelegate(patient);
         if (grantee == msg.sender) revert DelegateIsGrantee(msg.sender);
+    }
+
+    /// @dev Reverts unless the caller is a delegate of `patient` whose term is running.
+    function _checkDelegate(address patient) private view {
+        if (!isDelegate(patient, msg.sender)) revert NotDelegate(patient, msg.sender);
     }
 
     function _checkKey(address patient, address grantee, bytes32 category) private pure {
