@@ -28,7 +28,7 @@ import type {
   ProviderRegistry,
   RecordRegistry,
 } from "../typechain-types";
-import { Action, Purpose, actionMask, categoryId, purposeMask } from "../src/codes";
+import { Action, Capability, Purpose, actionMask, categoryId, purposeMask } from "../src/codes";
 import { consentDomain, signGrant } from "../src/eip712";
 import { batchLeaf, buildBatch, cidFor, contentHash, type BatchItem } from "../src/records";
 import { deploy, type Deployed } from "./lib/deploy";
@@ -341,20 +341,22 @@ async function main(): Promise<void> {
   // ------------------------------------------------------------------------------------------------------------
   const signer = walletOf("signing patient");
   const domain = consentDomain(chainId, await consents.getAddress());
+  const signedGrantee = addressOf("signed grantee");
   const signedRow = async (nonce: number, first: boolean) => {
     const request = {
       patient: signer.address,
-      grantee: addressOf(`signed grantee ${nonce}`),
+      grantee: signedGrantee,
       category: LAB,
       purposes: TREAT,
       actions: ACCESS,
       notBefore: 0,
       expiresAt: EXPIRES,
     };
-    check(BigInt(nonce) === (await consents.nonces(signer.address)), `grantWithSig: unexpected nonce ${nonce}`);
+    const keyNonce = await consents.signatureNonce(signer.address, signedGrantee, LAB);
+    check(BigInt(nonce) === keyNonce, `grantWithSig: unexpected nonce ${keyNonce}`);
     const signature = await signGrant(signer, domain, request, nonce, DEADLINE);
     const sent = await send(consents.connect(relayer).grantWithSig(request, DEADLINE, signature));
-    await expectWrites(sent, first ? 2 : 1, first ? 0 : 1, `grantWithSig nonce ${nonce}`);
+    await expectWrites(sent, first ? 1 : 0, first ? 0 : 1, `grantWithSig nonce ${nonce}`);
 
     const easNonce = await eas.getNonce(signer.address);
     check(easNonce === BigInt(nonce), `attestByDelegation: unexpected nonce ${easNonce}`);
@@ -379,7 +381,7 @@ async function main(): Promise<void> {
       ...floorFields(
         transactionFloor({
           txData: [sent.data],
-          freshSlots: first ? 2 : 1,
+          freshSlots: first ? 1 : 0,
           coldUpdates: first ? 0 : 1,
           logs: sent.logs,
           extras: [{ what: "ecrecover", gas: GAS.ECRECOVER }],
@@ -387,8 +389,10 @@ async function main(): Promise<void> {
       ),
       budget: { max: first ? BUDGET.grantWithSigFirst : BUDGET.grantWithSigLater },
       note: first
-        ? "the patient's nonce slot is written from zero on the first signature (22,100), updated after (5,000); " +
-          "both floors add the ecrecover precompile (3,000)."
+        ? "the key's nonce sequence lives in the consent's own slot: a first signature writes one fresh slot " +
+          "(22,100), a later one for the same key updates it (5,000); the registry also reads the grantee's " +
+          "provider entry and the ANY_CATEGORY consent, to refuse a signature past a deny; both floors add the " +
+          "ecrecover precompile (3,000)."
         : undefined,
     });
   };
@@ -468,6 +472,8 @@ async function main(): Promise<void> {
     note: "the registry asks the consent registry (isDelegate, isAuthorizedForAny) and keeps anchoredBy: a third slot.",
   });
 
+  // Only an active registered provider anchors batches.
+  await send(providers.connect(registrar).register(submitter.address, ZeroHash, Capability.TREATMENT, ""));
   const batchRow = async (count: number, withEas: boolean) => {
     const items: BatchItem[] = Array.from({ length: count }, (_, i) => ({
       patient: addressOf(`batch patient ${i % 97}`),

@@ -5,7 +5,6 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Multicall} from "@openzeppelin/contracts/utils/Multicall.sol";
-import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 
 import {IConsentRegistry} from "./interfaces/IConsentRegistry.sol";
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
@@ -28,7 +27,7 @@ import {
  * @dev No owner, no pause, no proxy. Batching through {Multicall} (self-delegatecall) and deliberately no ERC-2771
  * forwarder: the two together let anyone spoof a patient.
  */
-contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
+contract ConsentRegistry is IConsentRegistry, EIP712, Multicall {
     /// @notice EIP-712 type hash of a signed grant. External clients sign exactly this type string.
     bytes32 public constant GRANT_TYPEHASH = keccak256(
         "Grant(address patient,address grantee,bytes32 category,uint32 purposes,uint8 actions,uint40 notBefore,uint40 expiresAt,uint256 nonce,uint256 deadline)"
@@ -46,21 +45,32 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
     uint8 private constant _ACCESS_BIT = uint8(1) << uint8(Action.ACCESS);
 
     /**
-     * @dev Per-patient state, one slot: `| epoch uint32 | emergencyRefused bool | emergencyEpoch uint32 | 184 free |`.
+     * @dev Per-patient state, one slot (low bits first): `| epoch uint32 | emergencyRefused bool |
+     * emergencyEpoch uint32 | signatureEpoch uint32 | windowClosed bool | 144 free bits |`.
      * `epoch` counts {revokeAll} calls: a permit stamped with an older epoch is revoked.
      * `emergencyRefused` is false by default, so break-glass access is allowed until the patient refuses it.
      * `emergencyEpoch` counts refusals: a window opened in an older one stays closed even if access is allowed again.
+     * `signatureEpoch` counts {cancelSignatures} and {revokeAll} calls: the high half of every signature nonce.
+     * `windowClosed` says that the patient closed some provider's window in this emergency epoch, so that a grant
+     * looks for a closed window to lift only then (a grant otherwise reads no break-glass state).
      */
     struct PatientState {
         uint32 epoch;
         bool emergencyRefused;
         uint32 emergencyEpoch;
+        uint32 signatureEpoch;
+        bool windowClosed;
     }
 
-    /// @dev A break-glass window, one slot: `| expiresAt uint40 | emergencyEpoch uint32 | 184 free bits |`.
+    /**
+     * @dev A break-glass window, one slot: `| expiresAt uint40 | emergencyEpoch uint32 | closed bool | 176 free |`.
+     * `closed` marks a window the patient closed: the provider cannot open another in the same emergency epoch
+     * until the patient grants it a consent.
+     */
     struct EmergencyWindow {
         uint40 expiresAt;
         uint32 emergencyEpoch;
+        bool closed;
     }
 
     /// @inheritdoc IConsentRegistry
@@ -96,7 +106,7 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
         uint40 notBefore,
         uint40 expiresAt
     ) external {
-        _grant(msg.sender, grantee, category, purposes, actions, notBefore, expiresAt);
+        _grant(msg.sender, grantee, category, purposes, actions, notBefore, expiresAt, false);
     }
 
     /// @inheritdoc IConsentRegistry
@@ -110,28 +120,16 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
         uint40 expiresAt
     ) external {
         _checkDelegateFor(patient, grantee);
-        _grant(patient, grantee, category, purposes, actions, notBefore, expiresAt);
+        _grant(patient, grantee, category, purposes, actions, notBefore, expiresAt, false);
     }
 
     /// @inheritdoc IConsentRegistry
     function grantWithSig(GrantRequest calldata request, uint256 deadline, bytes calldata signature) external {
-        bytes32 structHash = keccak256(
-            abi.encode(
-                GRANT_TYPEHASH,
-                request.patient,
-                request.grantee,
-                request.category,
-                request.purposes,
-                request.actions,
-                request.notBefore,
-                request.expiresAt,
-                _useNonce(request.patient),
-                deadline
-            )
-        );
-        _checkSignature(request.patient, structHash, deadline, signature);
-        // A signature may have been made before the patient's deny: it must not lift the deny unseen.
-        if (_consents[request.patient][request.grantee][request.category].decision == Decision.Deny) {
+        _checkSignature(request.patient, _grantHash(request, deadline), deadline, signature);
+        // A signature may have been made before a deny: it must neither lift it nor store a permit that a later
+        // lifting of the deny would bring back to life.
+        (address key, ProviderStatus status, ) = providerRegistry.resolve(request.grantee);
+        if (_denied(request.patient, request.grantee, key, status, request.category)) {
             revert DenyInForce(request.patient, request.grantee, request.category);
         }
         _grant(
@@ -141,19 +139,20 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
             request.purposes,
             request.actions,
             request.notBefore,
-            request.expiresAt
+            request.expiresAt,
+            true
         );
     }
 
     /// @inheritdoc IConsentRegistry
     function revoke(address grantee, bytes32 category) external {
-        _revoke(msg.sender, grantee, category);
+        _revoke(msg.sender, grantee, category, false);
     }
 
     /// @inheritdoc IConsentRegistry
     function revokeFor(address patient, address grantee, bytes32 category) external {
         _checkDelegateFor(patient, grantee);
-        _revoke(patient, grantee, category);
+        _revoke(patient, grantee, category, false);
     }
 
     /// @inheritdoc IConsentRegistry
@@ -165,10 +164,19 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
         bytes calldata signature
     ) external {
         bytes32 structHash = keccak256(
-            abi.encode(REVOKE_TYPEHASH, patient, grantee, category, _useNonce(patient), deadline)
+            abi.encode(
+                REVOKE_TYPEHASH,
+                patient,
+                grantee,
+                category,
+                _signatureNonce(patient, grantee, category),
+                deadline
+            )
         );
         _checkSignature(patient, structHash, deadline, signature);
-        _revoke(patient, grantee, category);
+        // The nonce belongs to the key as signed: when the consent revoked is kept under the provider's id, the
+        // signature is still used up.
+        if (_revoke(patient, grantee, category, true) != grantee) ++_consents[patient][grantee][category].sequence;
     }
 
     /// @inheritdoc IConsentRegistry
@@ -184,13 +192,27 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
 
     /// @inheritdoc IConsentRegistry
     function revokeAll() external {
-        uint32 epoch = ++_patients[msg.sender].epoch;
-        emit AllConsentsRevoked(msg.sender, epoch);
+        _revokeAll(msg.sender);
     }
 
     /// @inheritdoc IConsentRegistry
-    function useNonce() external returns (uint256) {
-        return _useNonce(msg.sender);
+    function revokeAllFor(address patient) external onlyDelegateOf(patient) {
+        _revokeAll(patient);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function cancelSignatures() external {
+        _cancelSignatures(_patients[msg.sender], msg.sender);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function cancelSignaturesFor(address patient) external onlyDelegateOf(patient) {
+        _cancelSignatures(_patients[patient], patient);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function signatureNonce(address patient, address grantee, bytes32 category) external view returns (uint256) {
+        return _signatureNonce(patient, grantee, category);
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -278,6 +300,14 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
 
     /// @inheritdoc IConsentRegistry
     function setEmergencyAccessFor(address patient, bool allowed) external onlyDelegateOf(patient) {
+        if (allowed) {
+            // An emergency provider must not re-open break-glass access to itself by acting as a delegate.
+            (address id, ProviderStatus status, ) = providerRegistry.resolve(msg.sender);
+            if (status != ProviderStatus.None) {
+                (, , uint8 capabilities) = providerRegistry.resolve(providerRegistry.currentKeyOf(id));
+                if (capabilities & CAPABILITY_EMERGENCY != 0) revert DelegateIsGrantee(msg.sender);
+            }
+        }
         _setEmergencyAccess(patient, allowed);
     }
 
@@ -292,15 +322,21 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
         if (status != ProviderStatus.Active || capabilities & CAPABILITY_EMERGENCY == 0) {
             revert NotEmergencyProvider(msg.sender);
         }
+        PatientState memory state = _patients[patient];
         if (
-            patient == msg.sender ||
-            _patients[patient].emergencyRefused ||
-            _consents[patient][key][ANY_CATEGORY].decision == Decision.Deny
+            patient == msg.sender || state.emergencyRefused || _denied(patient, msg.sender, key, status, ANY_CATEGORY)
         ) {
             revert EmergencyAccessRefused(patient, msg.sender);
         }
+        EmergencyWindow memory window = _emergency[patient][key];
+        if (window.emergencyEpoch == state.emergencyEpoch) {
+            if (window.closed) revert EmergencyAccessRefused(patient, msg.sender);
+            if (block.timestamp < window.expiresAt) {
+                revert EmergencyAccessAlreadyOpen(patient, msg.sender, window.expiresAt);
+            }
+        }
         uint40 expiresAt = uint40(block.timestamp) + EMERGENCY_WINDOW;
-        _emergency[patient][key] = EmergencyWindow(expiresAt, _patients[patient].emergencyEpoch);
+        _emergency[patient][key] = EmergencyWindow(expiresAt, state.emergencyEpoch, false);
         emit EmergencyAccessOpened(patient, key, uint40(block.timestamp), expiresAt, reasonHash);
     }
 
@@ -347,7 +383,8 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
      * @dev Every grant (own, delegated, signed) ends here. A permit is kept under the grantee address as given, with
      * no call to the provider registry, which keeps a grant within one storage write and one read. Give permits to
      * a provider's stable id (the SDK does): {_authorization} honours a permit under a rotated provider key only
-     * while that key is the provider's current one.
+     * while that key is the provider's current one. The key's sequence moves on, so that a signature made before
+     * this decision can no longer land.
      */
     function _grant(
         address patient,
@@ -356,7 +393,8 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
         uint32 purposes,
         uint8 actions,
         uint40 notBefore,
-        uint40 expiresAt
+        uint40 expiresAt,
+        bool signed
     ) private {
         _checkKey(patient, grantee, category);
         if (purposes == 0 || purposes & ~ALL_PURPOSES != 0) revert InvalidPurposes(purposes);
@@ -365,16 +403,12 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
         if (expiresAt <= start) revert InvalidPeriod(start, expiresAt);
         if (expiresAt <= block.timestamp) revert ExpiryNotInFuture(expiresAt, block.timestamp);
 
-        _consents[patient][grantee][category] = Consent({
-            purposes: purposes,
-            actions: actions,
-            notBefore: start,
-            expiresAt: expiresAt,
-            issuedAt: uint40(block.timestamp),
-            epoch: _patients[patient].epoch,
-            decision: Decision.Permit
-        });
-        emit ConsentGranted(patient, grantee, category, purposes, actions, start, expiresAt);
+        PatientState storage state = _patients[patient];
+        Consent storage consent = _consents[patient][grantee][category];
+        _write(consent, purposes, actions, start, expiresAt, state.epoch, Decision.Permit, consent.sequence + 1);
+        // Granting a provider a consent lifts the patient's closing of its break-glass window.
+        if (state.windowClosed) _liftClosedWindow(patient, grantee, state.emergencyEpoch);
+        emit ConsentGranted(patient, grantee, category, purposes, actions, start, expiresAt, msg.sender, signed);
     }
 
     /**
@@ -384,47 +418,108 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
     function _deny(address patient, address grantee, bytes32 category) private {
         _checkKey(patient, grantee, category);
         address key = _keyOf(grantee);
-        _consents[patient][key][category] = Consent({
-            purposes: 0,
-            actions: 0,
-            notBefore: 0,
-            expiresAt: 0,
-            issuedAt: uint40(block.timestamp),
-            epoch: 0,
-            decision: Decision.Deny
-        });
-        emit ConsentDenied(patient, key, category);
+        Consent storage consent = _consents[patient][key][category];
+        _write(consent, 0, 0, 0, 0, 0, Decision.Deny, consent.sequence + 1);
+        emit ConsentDenied(patient, key, category, msg.sender);
     }
 
     /**
      * @dev Every revocation (own, delegated, signed) ends here. The consent is looked up under `grantee` first,
      * which is its key unless `grantee` is a rotated provider key; only then is the provider registry asked.
-     * The consent's fields stay, marked Revoked, so `consentOf` still shows what was withdrawn.
+     * The consent's fields stay, marked Revoked, so `consentOf` still shows what was withdrawn. A signed revocation
+     * (`signed`) withdraws permits only.
+     * @return key the key the revoked consent was kept under
      */
-    function _revoke(address patient, address grantee, bytes32 category) private {
-        address key = grantee;
+    /**
+     * @notice Writes a whole consent, issued now, in one SSTORE.
+     * @dev Solidity writes a packed struct literal field by field once the slot's old value was read (for the
+     * sequence): eight SSTOREs where one does. The layout is the one documented on {IConsentRegistry-Consent}; the
+     * 24 top bits stay zero.
+     * @param consent the slot
+     * @param purposes mask of `1 << uint8(Purpose)` bits
+     * @param actions mask of `1 << uint8(Action)` bits
+     * @param notBefore first second the permit is in force
+     * @param expiresAt first second it is no longer in force
+     * @param epoch the patient's epoch
+     * @param decision Permit or Deny
+     * @param sequence the key's sequence after this decision
+     */
+    function _write(
+        Consent storage consent,
+        uint32 purposes,
+        uint8 actions,
+        uint40 notBefore,
+        uint40 expiresAt,
+        uint32 epoch,
+        Decision decision,
+        uint32 sequence
+    ) private {
+        uint256 packed =
+            uint256(purposes) |
+                (uint256(actions) << 32) |
+                (uint256(notBefore) << 40) |
+                (uint256(expiresAt) << 80) |
+                (uint256(uint40(block.timestamp)) << 120) |
+                (uint256(epoch) << 160) |
+                (uint256(decision) << 192) |
+                (uint256(sequence) << 200);
+        // One SSTORE of the packed word; the layout is the struct's, so every Solidity read of it stays right.
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            sstore(consent.slot, packed)
+        }
+    }
+
+    function _revoke(address patient, address grantee, bytes32 category, bool signed) private returns (address key) {
+        key = grantee;
         Consent storage consent = _consents[patient][key][category];
         if (!_revocable(consent.decision)) {
             key = _keyOf(grantee);
             consent = _consents[patient][key][category];
             if (key == grantee || !_revocable(consent.decision)) revert NothingToRevoke(patient, grantee, category);
         }
+        if (signed && consent.decision == Decision.Deny) revert DenyInForce(patient, grantee, category);
         consent.decision = Decision.Revoked;
-        emit ConsentRevoked(patient, key, category);
+        ++consent.sequence;
+        emit ConsentRevoked(patient, key, category, msg.sender, signed);
+    }
+
+    function _revokeAll(address patient) private {
+        PatientState storage state = _patients[patient];
+        uint32 epoch = ++state.epoch;
+        emit AllConsentsRevoked(patient, epoch, msg.sender);
+        _cancelSignatures(state, patient);
+    }
+
+    function _cancelSignatures(PatientState storage state, address patient) private {
+        uint32 signatureEpoch = ++state.signatureEpoch;
+        emit SignaturesCancelled(patient, signatureEpoch, msg.sender);
     }
 
     function _setEmergencyAccess(address patient, bool allowed) private {
         PatientState storage state = _patients[patient];
         state.emergencyRefused = !allowed;
-        if (!allowed) ++state.emergencyEpoch;
+        if (!allowed) {
+            // A new emergency epoch: every open window closes for good, every closed one is forgotten.
+            ++state.emergencyEpoch;
+            state.windowClosed = false;
+        }
         emit EmergencyAccessSet(patient, allowed, msg.sender);
     }
 
     function _closeEmergencyAccess(address patient, address provider) private {
         address key = _keyOf(provider);
         if (_liveWindowExpiry(patient, key) <= block.timestamp) revert NoEmergencyAccess(patient, provider);
-        delete _emergency[patient][key];
+        PatientState storage state = _patients[patient];
+        _emergency[patient][key] = EmergencyWindow(0, state.emergencyEpoch, true);
+        state.windowClosed = true;
         emit EmergencyAccessClosed(patient, key, msg.sender);
+    }
+
+    /// @dev Forgets that the patient closed `grantee`'s window in `emergencyEpoch`, if it did.
+    function _liftClosedWindow(address patient, address grantee, uint32 emergencyEpoch) private {
+        EmergencyWindow storage window = _emergency[patient][_keyOf(grantee)];
+        if (window.closed && window.emergencyEpoch == emergencyEpoch) window.closed = false;
     }
 
     /**
@@ -449,25 +544,21 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
         uint8 capabilities;
         (key, providerStatus, capabilities) = providerRegistry.resolve(grantee);
         if (providerStatus != ProviderStatus.None && providerStatus != ProviderStatus.Active) return (false, key);
+        // ANY_CATEGORY is a scope of consents, never the category of a piece of data.
+        if (category == ANY_CATEGORY) return (false, key);
 
         PatientState memory state = _patients[patient];
         uint8 actionBit = uint8(1) << uint8(action);
         bool denied;
         (denied, authorized) = _evaluate(patient, key, category, state.epoch, purposes, actionBit);
+        if (denied) return (false, key);
         if (grantee != key) {
-            // A rotated provider key: permits given to this key while it is current count too.
-            (bool keyDenied, bool keyAuthorized) = _evaluate(
-                patient,
-                grantee,
-                category,
-                state.epoch,
-                purposes,
-                actionBit
-            );
-            denied = denied || keyDenied;
+            // A rotated provider key: a deny under any key the provider ever had applies, and permits given to this
+            // key while it is current count too.
+            if (_deniedUnderKeys(patient, key, category)) return (false, key);
+            (, bool keyAuthorized) = _evaluate(patient, grantee, category, state.epoch, purposes, actionBit);
             authorized = authorized || keyAuthorized;
         }
-        if (denied) return (false, key);
         if (
             !authorized &&
             purposes & _ETREAT_BIT != 0 &&
@@ -480,7 +571,10 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
         }
     }
 
-    /// @dev What the consents kept under `key` for `category` and for ANY_CATEGORY say: a deny, and a live permit.
+    /**
+     * @dev What the consents kept under `key` for `category` (never ANY_CATEGORY) and for ANY_CATEGORY say: a deny,
+     * and a live permit.
+     */
     function _evaluate(
         address patient,
         address key,
@@ -490,13 +584,65 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
         uint8 actionBit
     ) private view returns (bool denied, bool permitted) {
         Consent memory exact = _consents[patient][key][category];
-        if (exact.decision == Decision.Deny) return (true, false);
-        permitted = _covers(exact, epoch, purposes, actionBit);
-        if (category != ANY_CATEGORY) {
-            Consent memory any = _consents[patient][key][ANY_CATEGORY];
-            if (any.decision == Decision.Deny) return (true, false);
-            permitted = permitted || _covers(any, epoch, purposes, actionBit);
+        Consent memory any = _consents[patient][key][ANY_CATEGORY];
+        if (exact.decision == Decision.Deny || any.decision == Decision.Deny) return (true, false);
+        permitted = _covers(exact, epoch, purposes, actionBit) || _covers(any, epoch, purposes, actionBit);
+    }
+
+    /**
+     * @dev Whether a deny for `category` or ANY_CATEGORY applies to `grantee`, whose consents are kept under `key`
+     * and whose own status is `status`: under `key`, and, when `grantee` is a provider that rotated its key (a
+     * current key that is not its id, or a retired one), under every key the provider ever had.
+     */
+    function _denied(
+        address patient,
+        address grantee,
+        address key,
+        ProviderStatus status,
+        bytes32 category
+    ) private view returns (bool) {
+        if (_deniedUnder(patient, key, category)) return true;
+        if (grantee == key && status != ProviderStatus.Retired) return false;
+        return _deniedUnderKeys(patient, key, category);
+    }
+
+    /// @dev Whether a deny for `category` or ANY_CATEGORY is kept under any key the provider `id` had after `id`.
+    function _deniedUnderKeys(address patient, address id, bytes32 category) private view returns (bool) {
+        address[] memory keys = providerRegistry.keysOf(id);
+        for (uint256 i = 1; i < keys.length; ++i) {
+            if (_deniedUnder(patient, keys[i], category)) return true;
         }
+        return false;
+    }
+
+    /// @dev Whether a deny for `category` or ANY_CATEGORY is kept under `key`.
+    function _deniedUnder(address patient, address key, bytes32 category) private view returns (bool) {
+        mapping(bytes32 => Consent) storage consents = _consents[patient][key];
+        return consents[category].decision == Decision.Deny || consents[ANY_CATEGORY].decision == Decision.Deny;
+    }
+
+    /// @dev The EIP-712 struct hash of a signed grant, with the key's next nonce.
+    function _grantHash(GrantRequest calldata request, uint256 deadline) private view returns (bytes32) {
+        return
+            keccak256(
+                abi.encode(
+                    GRANT_TYPEHASH,
+                    request.patient,
+                    request.grantee,
+                    request.category,
+                    request.purposes,
+                    request.actions,
+                    request.notBefore,
+                    request.expiresAt,
+                    _signatureNonce(request.patient, request.grantee, request.category),
+                    deadline
+                )
+            );
+    }
+
+    /// @dev The nonce the next signature for the key must carry: `| signatureEpoch | sequence |`, 128 bits each.
+    function _signatureNonce(address patient, address grantee, bytes32 category) private view returns (uint256) {
+        return (uint256(_patients[patient].signatureEpoch) << 128) | _consents[patient][grantee][category].sequence;
     }
 
     /// @dev The end of `key`'s window on `patient`, or 0 when it was opened before the patient's last refusal.
@@ -540,10 +686,13 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Multicall {
         (key, , ) = providerRegistry.resolve(grantee);
     }
 
-    /// @dev A live delegate of `patient`, acting on someone else's consent: a delegate cannot deal with itself.
+    /**
+     * @dev A live delegate of `patient`, acting on someone else's consent: a delegate cannot deal with itself, nor
+     * with another key (current or retired) of its own provider.
+     */
     function _checkDelegateFor(address patient, address grantee) private view {
         _checkDelegate(patient);
-        if (grantee == msg.sender) revert DelegateIsGrantee(msg.sender);
+        if (grantee == msg.sender || _keyOf(grantee) == _keyOf(msg.sender)) revert DelegateIsGrantee(msg.sender);
     }
 
     /// @dev Reverts unless the caller is a delegate of `patient` whose term is running.

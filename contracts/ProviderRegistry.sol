@@ -16,6 +16,8 @@ contract ProviderRegistry is IProviderRegistry, AccessControl {
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
 
     mapping(address account => Provider) private _providers;
+    mapping(address id => address[]) private _keys;
+    mapping(address id => address newKey) private _proposedKeys;
 
     /// @notice Deploys the directory with its first admin and, optionally, its first registrar.
     /// @param admin receives `DEFAULT_ADMIN_ROLE`, which manages registrars
@@ -44,6 +46,7 @@ contract ProviderRegistry is IProviderRegistry, AccessControl {
             registeredAt: uint40(block.timestamp),
             identifierHash: identifierHash
         });
+        _keys[provider].push(provider);
         emit ProviderRegistered(provider, identifierHash, capabilities, metadataURI, msg.sender);
     }
 
@@ -74,11 +77,41 @@ contract ProviderRegistry is IProviderRegistry, AccessControl {
     function rotateKey(address newAddress) external {
         Provider storage entry = _current(msg.sender);
         if (entry.status != ProviderStatus.Active) revert ProviderNotActive(msg.sender);
-        if (newAddress == address(0)) revert ZeroAddress();
         if (_providers[newAddress].status != ProviderStatus.None) revert AlreadyRegistered(newAddress);
-        _providers[newAddress] = entry;
+        address id = entry.id;
+        _proposedKeys[id] = newAddress;
+        emit KeyRotationProposed(id, msg.sender, newAddress);
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function acceptKey(address id) external {
+        if (_proposedKeys[id] != msg.sender) revert KeyNotProposed(id, msg.sender);
+        address[] storage keys = _keys[id];
+        address oldKey = keys[keys.length - 1];
+        Provider storage entry = _providers[oldKey];
+        if (entry.status != ProviderStatus.Active) revert ProviderNotActive(oldKey);
+        if (_providers[msg.sender].status != ProviderStatus.None) revert AlreadyRegistered(msg.sender);
+        delete _proposedKeys[id];
+        _providers[msg.sender] = entry;
         entry.status = ProviderStatus.Retired;
-        emit KeyRotated(entry.id, msg.sender, newAddress);
+        keys.push(msg.sender);
+        emit KeyRotated(id, oldKey, msg.sender);
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function proposedKeyOf(address id) external view returns (address) {
+        return _proposedKeys[id];
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function currentKeyOf(address id) external view returns (address) {
+        address[] storage keys = _keys[id];
+        return keys.length == 0 ? address(0) : keys[keys.length - 1];
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function keysOf(address id) external view returns (address[] memory) {
+        return _keys[id];
     }
 
     /// @inheritdoc IProviderRegistry

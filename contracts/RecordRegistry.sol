@@ -6,7 +6,7 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {IRecordRegistry} from "./interfaces/IRecordRegistry.sol";
 import {IConsentRegistry} from "./interfaces/IConsentRegistry.sol";
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
-import {Action, RecordStatus, ProviderStatus, ALL_PURPOSES, MAX_URI_LENGTH} from "./ConsentCodes.sol";
+import {Action, RecordStatus, ANY_CATEGORY, ALL_PURPOSES, MAX_URI_LENGTH} from "./ConsentCodes.sol";
 
 /**
  * @title RecordRegistry
@@ -23,6 +23,7 @@ contract RecordRegistry is IRecordRegistry {
 
     mapping(bytes32 recordId => Record) private _records;
     mapping(uint256 batchId => Batch) private _batches;
+    mapping(uint256 batchId => mapping(bytes32 leaf => bool)) private _retractedItems;
 
     /// @notice Deploys a record registry bound to one consent registry for good.
     /// @param consents the consent registry that says who may write a patient's records
@@ -40,6 +41,7 @@ contract RecordRegistry is IRecordRegistry {
         string calldata uri
     ) external returns (bytes32 recordId) {
         if (category == bytes32(0)) revert ZeroCategory();
+        if (category == ANY_CATEGORY) revert NotADataCategory(category);
         if (contentHash == bytes32(0)) revert ZeroContentHash();
         _checkUri(uri);
         if (
@@ -108,6 +110,7 @@ contract RecordRegistry is IRecordRegistry {
         if (root == bytes32(0)) revert ZeroRoot();
         if (count == 0) revert EmptyBatch();
         _checkUri(uri);
+        if (!_providers.isActive(msg.sender)) revert NotActiveProvider(msg.sender);
         batchId = uint256(keccak256(abi.encode(msg.sender, root)));
         Batch storage batch = _batches[batchId];
         if (batch.root != bytes32(0)) revert BatchAlreadyAnchored(batchId);
@@ -118,6 +121,35 @@ contract RecordRegistry is IRecordRegistry {
             anchoredAt: uint40(block.timestamp)
         });
         emit BatchAnchored(batchId, root, count, msg.sender, uri);
+    }
+
+    /// @inheritdoc IRecordRegistry
+    function retractBatchItem(
+        uint256 batchId,
+        address patient,
+        bytes32 category,
+        bytes32 contentHash,
+        bytes32 reasonHash
+    ) external {
+        if (msg.sender != patient && !consentRegistry.isDelegate(patient, msg.sender)) {
+            revert NotAuthorizedBatchRetractor(patient, msg.sender);
+        }
+        if (_batches[batchId].root == bytes32(0)) revert UnknownBatch(batchId);
+        bytes32 leaf = _leaf(patient, category, contentHash);
+        mapping(bytes32 => bool) storage retracted = _retractedItems[batchId];
+        if (retracted[leaf]) revert BatchItemAlreadyRetracted(batchId, leaf);
+        retracted[leaf] = true;
+        emit BatchItemRetracted(batchId, leaf, patient, reasonHash, msg.sender);
+    }
+
+    /// @inheritdoc IRecordRegistry
+    function isBatchItemRetracted(
+        uint256 batchId,
+        address patient,
+        bytes32 category,
+        bytes32 contentHash
+    ) external view returns (bool) {
+        return _retractedItems[batchId][_leaf(patient, category, contentHash)];
     }
 
     /// @inheritdoc IRecordRegistry
@@ -133,30 +165,32 @@ contract RecordRegistry is IRecordRegistry {
         bytes32 category,
         bytes32 contentHash
     ) external view returns (bool) {
-        bytes32 root = _batches[batchId].root;
-        if (root == bytes32(0)) return false;
-        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(patient, category, contentHash))));
-        return MerkleProof.verifyCalldata(proof, root, leaf);
+        bytes32 leaf = _leaf(patient, category, contentHash);
+        return !_retractedItems[batchId][leaf] && MerkleProof.verifyCalldata(proof, _batches[batchId].root, leaf);
+    }
+
+    /// @dev OpenZeppelin StandardMerkleTree's leaf of `(address, bytes32, bytes32)`.
+    function _leaf(address patient, bytes32 category, bytes32 contentHash) private pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(patient, category, contentHash))));
     }
 
     /**
      * @dev Whether `caller` may retract or supersede `record`: its patient, a live delegate of the patient, or the
-     * provider that anchored it, acting from a key that is not suspended or retired (after a key rotation, from its
-     * current key: a stolen old key can change nothing).
+     * account that anchored it (for a provider, any of its keys) while it may still write the record's category for
+     * the patient: a live COLLECT permit, no deny, and for a provider its current, active key (a stolen old key, a
+     * suspended provider, a denied or revoked one can change nothing).
      */
     function _mayAmend(Record storage record, address caller) private view returns (bool) {
         address patient = record.patient;
-        if (caller == patient) return true;
+        if (caller == patient || consentRegistry.isDelegate(patient, caller)) return true;
         address anchoredBy = record.anchoredBy;
-        if (anchoredBy != address(0)) {
-            (address callerId, ProviderStatus status, ) = _providers.resolve(caller);
-            if (status == ProviderStatus.None || status == ProviderStatus.Active) {
-                if (caller == anchoredBy) return true;
-                (address anchorerId, , ) = _providers.resolve(anchoredBy);
-                if (anchorerId == callerId) return true;
-            }
+        if (anchoredBy == address(0)) return false;
+        if (caller != anchoredBy) {
+            (address callerId, , ) = _providers.resolve(caller);
+            (address anchorerId, , ) = _providers.resolve(anchoredBy);
+            if (callerId != anchorerId) return false;
         }
-        return consentRegistry.isDelegate(patient, caller);
+        return consentRegistry.isAuthorizedForAny(patient, caller, record.category, ALL_PURPOSES, Action.COLLECT);
     }
 
     function _checkUri(string calldata uri) private pure {

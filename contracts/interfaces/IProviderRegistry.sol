@@ -10,9 +10,15 @@ import {ProviderStatus} from "../ConsentCodes.sol";
  * manages registrars. Nobody here can touch a patient's consents or records: the consent registry only asks this
  * directory whether a grantee is an active provider, and which stable id its consents are kept under.
  *
- * Every provider has a stable id: the address it was first registered with. A provider that loses a key calls
- * {rotateKey}; the old address is retired (treated as suspended forever) and the new one carries the same id, so the
- * consents patients gave the provider follow it without being granted again.
+ * Every provider has a stable id: the address it was first registered with. A provider that loses a key proposes a
+ * new one with {rotateKey}, and the new key takes over with {acceptKey}: the old address is retired (treated as
+ * suspended forever) and the new one carries the same id, so the consents patients gave the provider follow it
+ * without being granted again. Every key a provider ever had is listed by {keysOf}, so that a deny a patient gave
+ * to an address before it became one of the provider's keys keeps applying to the provider.
+ *
+ * Capabilities: EMERGENCY is the only capability the contracts enforce (it lets a provider open break-glass
+ * access). TREATMENT and RESEARCH are directory labels for people and applications reading the directory; no
+ * contract grants or refuses anything on them.
  */
 interface IProviderRegistry {
     /**
@@ -61,7 +67,13 @@ interface IProviderRegistry {
     /// @param provider a provider's address
     /// @param registrar the registrar that made the change
     event ProviderReinstated(address indexed provider, address registrar);
-    /// @notice The provider with stable id `id` moved from `oldKey` (now retired) to `newKey`.
+    /// @notice The provider with stable id `id`, acting from `currentKey`, proposed `newKey` as its next key;
+    /// nothing changes until `newKey` accepts with {acceptKey}.
+    /// @param id the provider's stable id
+    /// @param currentKey the key that made the proposal
+    /// @param newKey the proposed key (zero when a proposal was withdrawn)
+    event KeyRotationProposed(address indexed id, address indexed currentKey, address indexed newKey);
+    /// @notice The provider with stable id `id` moved from `oldKey` (now retired) to `newKey`, which accepted.
     /// @param id the provider's stable id
     /// @param oldKey the key retired
     /// @param newKey the key now in use
@@ -85,6 +97,8 @@ interface IProviderRegistry {
     error AlreadySuspended(address account);
     /// @notice `account` is not suspended, so there is nothing to reinstate.
     error NotSuspended(address account);
+    /// @notice `caller` is not the key the provider `id` proposed: only the proposed key can accept a rotation.
+    error KeyNotProposed(address id, address caller);
     /// @notice The metadata URI is `length` bytes; at most `maxLength` are accepted.
     error UriTooLong(uint256 length, uint256 maxLength);
 
@@ -127,14 +141,41 @@ interface IProviderRegistry {
     function reinstate(address provider) external;
 
     /**
-     * @notice Moves the caller's registration to `newAddress`. The caller's address is retired for good.
-     * @dev Only an active provider, on its current key. `newAddress` must never have been registered, and should be a
-     * fresh key: the consent registry consults the consents kept under the provider's id and, for a rotated key,
-     * those kept under that key too, so consents once given to `newAddress` as a plain address would apply to the
-     * provider. Emits {KeyRotated}.
-     * @param newAddress the provider's new key
+     * @notice Proposes `newAddress` as the caller's next key. Nothing moves until `newAddress` calls {acceptKey}:
+     * a provider cannot rotate into an address that never agreed. A new proposal replaces the previous one;
+     * proposing the zero address withdraws it.
+     * @dev Only an active provider, on its current key. `newAddress` must never have been registered. Permits and
+     * denies once given to `newAddress` as a plain address apply to the provider once it accepts (denies for good,
+     * through {keysOf}). Emits {KeyRotationProposed}.
+     * @param newAddress the proposed key, or zero to withdraw a proposal
      */
     function rotateKey(address newAddress) external;
+
+    /**
+     * @notice Accepts the rotation the provider `id` proposed to the caller: the caller becomes the provider's
+     * current key, with its status and capabilities, and the previous key is retired for good.
+     * @dev Reverts with {KeyNotProposed} unless the caller is the proposed key, {ProviderNotActive} when the
+     * provider was suspended since, {AlreadyRegistered} when the caller was registered meanwhile. Emits
+     * {KeyRotated}.
+     * @param id the provider's stable id
+     */
+    function acceptKey(address id) external;
+
+    /// @notice The key the provider `id` proposed and that has not accepted yet (zero when none).
+    /// @param id the provider's stable id
+    /// @return the proposed key
+    function proposedKeyOf(address id) external view returns (address);
+
+    /// @notice The provider's current key (zero when `id` is not a provider's stable id).
+    /// @param id the provider's stable id
+    /// @return the current key
+    function currentKeyOf(address id) external view returns (address);
+
+    /// @notice Every key the provider `id` has had, oldest first: `id` itself, then each accepted key (empty when
+    /// `id` is not a provider's stable id). Only rotations make it longer.
+    /// @param id the provider's stable id
+    /// @return the keys
+    function keysOf(address id) external view returns (address[] memory);
 
     /// @notice Whether `provider` is a registered provider that is not suspended or retired.
     /// @param provider a provider's address

@@ -68,6 +68,20 @@ interface IRecordRegistry {
     /// @param submitter the account that anchored the batch
     /// @param uri where the bytes are kept (`ipfs://<cid>` or an opaque locator), at most 512 bytes, emitted and not stored
     event BatchAnchored(uint256 indexed batchId, bytes32 root, uint32 count, address indexed submitter, string uri);
+    /// @notice The item `leaf` of batch `batchId`, which names `patient`, was retracted by `by` (the patient or a
+    /// live delegate), giving `reasonHash`: {verifyBatchItem} is false for it from now on.
+    /// @param batchId the batch's id
+    /// @param leaf the item's leaf: the StandardMerkleTree leaf of (patient, category, contentHash)
+    /// @param patient the patient whose data or consents are concerned
+    /// @param reasonHash a hash of the reason, kept off-chain
+    /// @param by the account that made the change
+    event BatchItemRetracted(
+        uint256 indexed batchId,
+        bytes32 indexed leaf,
+        address indexed patient,
+        bytes32 reasonHash,
+        address by
+    );
 
     /// @notice `caller` may not anchor records of `patient` in `category`: it is not the patient, a delegate, or a
     /// grantee the patient authorised to COLLECT that category.
@@ -104,13 +118,26 @@ interface IRecordRegistry {
     error ZeroRoot();
     /// @notice The caller already anchored this root as batch `batchId`.
     error BatchAlreadyAnchored(uint256 batchId);
+    /// @notice ANY_CATEGORY is a scope of consents, never the category of a record: anchor under the record's own
+    /// category.
+    error NotADataCategory(bytes32 category);
+    /// @notice Only an active registered provider anchors batches; `caller` is not one.
+    error NotActiveProvider(address caller);
+    /// @notice No batch `batchId` was anchored.
+    error UnknownBatch(uint256 batchId);
+    /// @notice The item `leaf` of batch `batchId` is already retracted.
+    error BatchItemAlreadyRetracted(uint256 batchId, bytes32 leaf);
+    /// @notice Only the patient named by a batch item, or a live delegate of the patient, retracts it; `caller` is
+    /// neither for `patient`.
+    error NotAuthorizedBatchRetractor(address patient, address caller);
 
     /**
      * @notice Anchors the fingerprint of one record of `patient`.
      * @dev Callable by the patient, a delegate of the patient whose term is running, or a grantee the consent
-     * registry authorises right now for Action.COLLECT on `category` under any purpose. Emits {RecordAnchored}.
+     * registry authorises right now for Action.COLLECT on `category` under any purpose. Reverts with
+     * {NotADataCategory} for ANY_CATEGORY. Emits {RecordAnchored}.
      * @param patient the patient whose record it is
-     * @param category the record's category (keccak256 of its code)
+     * @param category the record's category (keccak256 of its code; never ANY_CATEGORY)
      * @param contentHash SHA-256 of the stored bytes
      * @param supersedes zero, or the id of an Active record of the same patient and category that this version
      * replaces; superseding takes the rights of {retract} on that record
@@ -127,8 +154,10 @@ interface IRecordRegistry {
 
     /**
      * @notice Marks `recordId` as entered in error. Its history stays; nothing is deleted.
-     * @dev Callable by the patient, a live delegate of the patient, or the provider that anchored it from its
-     * current, unsuspended key (a key retired by a rotation can no longer retract). Emits
+     * @dev Callable by the patient, a live delegate of the patient, or the account that anchored it while it may
+     * still write the record's category for the patient: a live COLLECT permit and no deny, and for a provider its
+     * current, active key (a key retired by a rotation, a suspended provider, a provider the patient has since
+     * denied or revoked, or a removed delegate can no longer retract). Superseding takes the same rights. Emits
      * {RecordRetracted}.
      * @param recordId the record's id
      * @param reasonHash a hash of the reason, kept off-chain
@@ -156,14 +185,49 @@ interface IRecordRegistry {
     /**
      * @notice Anchors the Merkle root of `count` records (OpenZeppelin StandardMerkleTree over
      * `(address patient, bytes32 category, bytes32 contentHash)`), at a cost independent of `count`.
-     * @dev Anyone may anchor a batch: it is the submitter's claim to have held exactly these records at this time,
-     * not a write into a patient's ledger, so a verifier checks who the submitter is. Emits {BatchAnchored}.
+     * @dev Only an active registered provider ({NotActiveProvider}). Inclusion in a batch proves only that the
+     * submitter committed to the item at that time: it is not a write into a patient's ledger and needs no consent,
+     * so a verifier checks who the submitter is. A patient or a live delegate can retract an item that names the
+     * patient ({retractBatchItem}). Emits {BatchAnchored}.
      * @param root the Merkle root
      * @param count how many records the batch holds
      * @param uri where the batch's manifest is kept (a content address or opaque locator), at most 512 bytes
      * @return batchId `uint256(keccak256(abi.encode(msg.sender, root)))`: nobody can claim another's root
      */
     function anchorBatch(bytes32 root, uint32 count, string calldata uri) external returns (uint256 batchId);
+
+    /**
+     * @notice Retracts the item (`patient`, `category`, `contentHash`) of batch `batchId`: {verifyBatchItem} is false
+     * for it from now on. The batch itself, and its other items, are unchanged.
+     * @dev Only `patient` or a live delegate of the patient ({NotAuthorizedBatchRetractor}). Reverts with
+     * {UnknownBatch} and {BatchItemAlreadyRetracted}. No proof is needed: an item that is not in the batch can
+     * never verify anyway. Emits {BatchItemRetracted}.
+     * @param batchId the batch's id
+     * @param patient the patient the item names
+     * @param category the item's category
+     * @param contentHash the item's SHA-256
+     * @param reasonHash a hash of the reason, kept off-chain
+     */
+    function retractBatchItem(
+        uint256 batchId,
+        address patient,
+        bytes32 category,
+        bytes32 contentHash,
+        bytes32 reasonHash
+    ) external;
+
+    /// @notice Whether the item (`patient`, `category`, `contentHash`) of batch `batchId` was retracted.
+    /// @param batchId the batch's id
+    /// @param patient the patient the item names
+    /// @param category the item's category
+    /// @param contentHash the item's SHA-256
+    /// @return whether it was retracted
+    function isBatchItemRetracted(
+        uint256 batchId,
+        address patient,
+        bytes32 category,
+        bytes32 contentHash
+    ) external view returns (bool);
 
     /// @notice The batch `batchId` (all zero when unknown).
     /// @param batchId the batch's id
@@ -172,7 +236,8 @@ interface IRecordRegistry {
 
     /**
      * @notice Whether (`patient`, `category`, `contentHash`) is a leaf of batch `batchId`, by `proof` as
-     * the OpenZeppelin merkle-tree library produces it.
+     * the OpenZeppelin merkle-tree library produces it, and was not retracted. It proves that the submitter
+     * committed to the item when the batch was anchored, nothing more.
      * @param batchId the batch's id
      * @param proof the Merkle proof of the item, as the OpenZeppelin merkle-tree library produces it
      * @param patient the patient whose data or consents are concerned

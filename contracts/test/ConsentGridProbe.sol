@@ -11,7 +11,7 @@ import {Purpose, Action, ConsentStatus, ProviderStatus} from "../ConsentCodes.so
  * @title ConsentGridProbe
  * @notice Test-only reader for the model-based property tests: in ONE `eth_call` it asks the real registries every
  * question the tests compare with the reference model (every `isAuthorized` of a small universe as a bitmap, every
- * `consentOf`, epochs, nonces, delegates, break-glass windows, provider entries, records). It only calls the
+ * `consentOf`, epochs, signature nonces, delegates, break-glass windows, provider entries, records). It only calls the
  * registries' public views, so it checks the deployed code, not a copy of it.
  */
 contract ConsentGridProbe {
@@ -36,10 +36,10 @@ contract ConsentGridProbe {
         // index (p * G + g) * C + c
         IConsentRegistry.Consent[] consents;
         ConsentStatus[] statuses;
+        uint256[] signatureNonces;
         // index p
         uint32[] epochs;
         bool[] emergencyAllowed;
-        uint256[] nonces;
         // index p * G + g
         uint40[] emergencyExpiry;
         // index o * candidates + d
@@ -108,11 +108,13 @@ contract ConsentGridProbe {
         uint256 n = u.patients.length * u.grantees.length * u.categories.length;
         o.consents = new IConsentRegistry.Consent[](n);
         o.statuses = new ConsentStatus[](n);
+        o.signatureNonces = new uint256[](n);
         uint256 i = 0;
         for (uint256 p = 0; p < u.patients.length; ++p) {
             for (uint256 g = 0; g < u.grantees.length; ++g) {
                 for (uint256 c = 0; c < u.categories.length; ++c) {
                     (o.consents[i], o.statuses[i]) = consents.consentOf(u.patients[p], u.grantees[g], u.categories[c]);
+                    o.signatureNonces[i] = consents.signatureNonce(u.patients[p], u.grantees[g], u.categories[c]);
                     ++i;
                 }
             }
@@ -123,12 +125,10 @@ contract ConsentGridProbe {
         uint256 n = u.patients.length;
         o.epochs = new uint32[](n);
         o.emergencyAllowed = new bool[](n);
-        o.nonces = new uint256[](n);
         o.emergencyExpiry = new uint40[](n * u.grantees.length);
         for (uint256 p = 0; p < n; ++p) {
             o.epochs[p] = consents.epochOf(u.patients[p]);
             o.emergencyAllowed[p] = consents.emergencyAccessAllowed(u.patients[p]);
-            o.nonces[p] = consents.nonces(u.patients[p]);
             for (uint256 g = 0; g < u.grantees.length; ++g) {
                 o.emergencyExpiry[p * u.grantees.length + g] = consents.emergencyAccessExpiry(
                     u.patients[p],
