@@ -23,6 +23,7 @@ import {
   ETHEREUM_ADDRESS_SYSTEM,
   PARTICIPATION_TYPE_SYSTEM,
   RECORD_ID_SYSTEM,
+  RESOURCE_TYPES_SYSTEM,
   URI_SYSTEM,
   fromFhirConsent,
   toFhirConsent,
@@ -58,7 +59,7 @@ function recipient(address: string) {
   };
 }
 
-/** A minimal valid consent around `provision`. */
+/** A minimal valid consent around `provision` (opt-in unless `extra` says otherwise). */
 function consentWith(provision: ConsentProvision, extra: Partial<Consent> = {}): Consent {
   return {
     resourceType: "Consent",
@@ -66,10 +67,13 @@ function consentWith(provision: ConsentProvision, extra: Partial<Consent> = {}):
     scope: { coding: [{ system: CONSENT_SCOPE_SYSTEM, code: "patient-privacy" }] },
     category: [{ coding: [{ system: "http://loinc.org", code: "59284-0" }] }],
     patient: { identifier: account(PATIENT) },
+    policyRule: { coding: [{ system: ACT_CODE_SYSTEM, code: "OPTIN" }] },
     provision,
     ...extra,
   };
 }
+
+const OPTOUT = { policyRule: { coding: [{ system: ACT_CODE_SYSTEM, code: "OPTOUT" }] } };
 
 const treatAccess = {
   purpose: [{ system: PURPOSE_SYSTEM, code: "TREAT" }],
@@ -79,7 +83,7 @@ const treatAccess = {
 
 describe("fhir", function () {
   describe("toFhirConsent", function () {
-    it("should express an active permit as a FHIR R4 privacy consent", function () {
+    it("should express an active permit as a strict R4 opt-in consent, its root provision without type", function () {
       const resource = toFhirConsent({
         patient: PATIENT,
         grantee: CLINIC,
@@ -99,7 +103,6 @@ describe("fhir", function () {
         policyRule: { coding: [{ system: ACT_CODE_SYSTEM, code: "OPTIN", display: "opt-in" }] },
         policy: [{ authority: `eip155:${CHAIN}:${REGISTRY}` }],
         provision: {
-          type: "permit",
           actor: [
             {
               role: { coding: [{ system: PARTICIPATION_TYPE_SYSTEM, code: "IRCP", display: "information recipient" }] },
@@ -115,21 +118,24 @@ describe("fhir", function () {
             { system: PURPOSE_SYSTEM, code: "TREAT", display: "treatment" },
             { system: PURPOSE_SYSTEM, code: "CAREMGT", display: "care management" },
           ],
-          class: [{ system: CATEGORY_SYSTEM, code: "laboratory" }],
+          class: [
+            { system: RESOURCE_TYPES_SYSTEM, code: "Observation" },
+            { system: CATEGORY_SYSTEM, code: "laboratory" },
+          ],
         },
       });
     });
 
-    it("should map every status to a Consent.status and provision type", function () {
+    it("should map every status to a Consent.status and a policy rule", function () {
       const expected: [ConsentStatus, Decision, string, string][] = [
-        [ConsentStatus.Active, Decision.Permit, "active", "permit"],
-        [ConsentStatus.Pending, Decision.Permit, "active", "permit"],
-        [ConsentStatus.Expired, Decision.Permit, "inactive", "permit"],
-        [ConsentStatus.Revoked, Decision.Revoked, "inactive", "permit"],
-        [ConsentStatus.Revoked, Decision.Permit, "inactive", "permit"], // ended by revokeAll
-        [ConsentStatus.Denied, Decision.Deny, "active", "deny"],
+        [ConsentStatus.Active, Decision.Permit, "active", "OPTIN"],
+        [ConsentStatus.Pending, Decision.Permit, "active", "OPTIN"],
+        [ConsentStatus.Expired, Decision.Permit, "inactive", "OPTIN"],
+        [ConsentStatus.Revoked, Decision.Revoked, "inactive", "OPTIN"],
+        [ConsentStatus.Revoked, Decision.Permit, "inactive", "OPTIN"], // ended by revokeAll
+        [ConsentStatus.Denied, Decision.Deny, "active", "OPTOUT"],
       ];
-      for (const [status, decision, fhirStatus, type] of expected) {
+      for (const [status, decision, fhirStatus, rule] of expected) {
         const resource = toFhirConsent({
           patient: PATIENT,
           grantee: CLINIC,
@@ -138,7 +144,8 @@ describe("fhir", function () {
           status,
         });
         expect(resource.status, ConsentStatus[status]).to.equal(fhirStatus);
-        expect(resource.provision?.type, ConsentStatus[status]).to.equal(type);
+        expect(resource.policyRule?.coding?.[0].code, ConsentStatus[status]).to.equal(rule);
+        expect(resource.provision, ConsentStatus[status]).to.not.have.property("type");
       }
       const deny = { ...permit, purposes: 0, actions: 0, notBefore: 0, expiresAt: 0, decision: Decision.Revoked };
       const withdrawnDeny = toFhirConsent({
@@ -150,7 +157,7 @@ describe("fhir", function () {
       });
       expect(withdrawnDeny).to.deep.include({ status: "inactive" });
       expect(withdrawnDeny.provision).to.not.have.property("period");
-      expect(withdrawnDeny.provision?.type).to.equal("deny");
+      expect(withdrawnDeny.policyRule?.coding?.[0].code).to.equal("OPTOUT");
       expect(() =>
         toFhirConsent({
           patient: PATIENT,
@@ -234,7 +241,6 @@ describe("fhir", function () {
 
     it("should read nested provisions, inheriting what they do not state", function () {
       const resource = consentWith({
-        type: "permit",
         actor: [recipient(CLINIC), recipient(LAB)],
         ...treatAccess,
         class: [
@@ -242,7 +248,7 @@ describe("fhir", function () {
           { system: CATEGORY_SYSTEM, code: "imaging" },
         ],
         provision: [
-          { type: "deny", actor: [recipient(LAB)], securityLabel: [{ system: ACT_CODE_SYSTEM, code: "PSY" }] },
+          { type: "permit", actor: [recipient(LAB)], securityLabel: [{ system: ACT_CODE_SYSTEM, code: "PSY" }] },
           {
             type: "permit",
             purpose: [{ system: PURPOSE_SYSTEM, code: "HRESCH" }],
@@ -254,14 +260,14 @@ describe("fhir", function () {
       const summary = calls.map((c: FhirConsentCall) =>
         c.kind === "grant"
           ? `${c.path} grant ${c.params.grantee} ${c.params.category} ${c.params.purposes.join(",")}`
-          : `${c.path} deny ${c.grantee} ${c.category}`,
+          : `${c.path} ${c.kind}`,
       );
       expect(summary).to.deep.equal([
         `Consent.provision grant ${CLINIC} laboratory ${Purpose.TREAT}`,
         `Consent.provision grant ${CLINIC} imaging ${Purpose.TREAT}`,
         `Consent.provision grant ${LAB} laboratory ${Purpose.TREAT}`,
         `Consent.provision grant ${LAB} imaging ${Purpose.TREAT}`,
-        `Consent.provision.provision[0] deny ${LAB} mental-health`,
+        `Consent.provision.provision[0] grant ${LAB} mental-health ${Purpose.TREAT}`,
         `Consent.provision.provision[1] grant ${CLINIC} ${categoryId("dental")} ${Purpose.HRESCH}`,
         `Consent.provision.provision[1] grant ${LAB} ${categoryId("dental")} ${Purpose.HRESCH}`,
       ]);
@@ -269,25 +275,24 @@ describe("fhir", function () {
       expect(nested.kind === "grant" && nested.params.expiresAt).to.equal(Date.parse("2027-01-01T00:00:00Z") / 1000);
     });
 
-    it("should read a root without a type as a container, records as data, and whole-day periods", function () {
+    it("should read a root that states its type, records as data, and whole-day periods", function () {
       const record = ethers.id("record");
       const calls = fromFhirConsent(
-        consentWith({
-          actor: [recipient(CLINIC)],
-          provision: [
-            {
-              type: "permit",
-              ...treatAccess,
-              period: { start: "2026-03-01", end: "2026-03-31" },
-              data: [{ meaning: "instance", reference: { identifier: { system: RECORD_ID_SYSTEM, value: record } } }],
-            },
-          ],
-        }),
+        consentWith(
+          {
+            type: "permit",
+            actor: [recipient(CLINIC)],
+            ...treatAccess,
+            period: { start: "2026-03-01", end: "2026-03-31" },
+            data: [{ meaning: "instance", reference: { identifier: { system: RECORD_ID_SYSTEM, value: record } } }],
+          },
+          { policyRule: undefined },
+        ),
       );
       expect(calls).to.deep.equal([
         {
           kind: "grant",
-          path: "Consent.provision.provision[0]",
+          path: "Consent.provision",
           params: {
             grantee: CLINIC,
             category: record,
@@ -300,20 +305,31 @@ describe("fhir", function () {
       ]);
     });
 
-    it("should keep one call per grantee and category: a deny wins, identical permits once", function () {
+    it("should keep one call per grantee and category: revokeAll first, a deny wins, identical permits once", function () {
       const lab = { class: [{ system: CATEGORY_SYSTEM, code: "laboratory" }] };
+      const permitBoth = {
+        type: "permit" as const,
+        actor: [recipient(CLINIC), recipient(LAB)],
+        ...treatAccess,
+        ...lab,
+      };
       const calls = fromFhirConsent(
-        consentWith({
-          type: "permit",
-          actor: [recipient(CLINIC), recipient(LAB)],
-          ...treatAccess,
-          ...lab,
-          provision: [{ type: "deny", actor: [recipient(LAB)] }, { type: "permit" }],
-        }),
+        consentWith(
+          {
+            provision: [permitBoth, { type: "deny", actor: [recipient(LAB)], ...lab }, permitBoth],
+          },
+          OPTOUT,
+        ),
       );
       expect(
-        calls.map((c) => `${c.path} ${c.kind} ${c.kind === "grant" ? c.params.grantee : c.grantee}`),
-      ).to.deep.equal([`Consent.provision grant ${CLINIC}`, `Consent.provision.provision[0] deny ${LAB}`]);
+        calls.map(
+          (c) => `${c.path} ${c.kind} ${c.kind === "grant" ? c.params.grantee : c.kind === "deny" ? c.grantee : ""}`,
+        ),
+      ).to.deep.equal([
+        "Consent.provision revokeAll ",
+        `Consent.provision.provision[0] grant ${CLINIC}`,
+        `Consent.provision.provision[1] deny ${LAB}`,
+      ]);
       expect(() =>
         fromFhirConsent(
           consentWith({
@@ -336,7 +352,7 @@ describe("fhir", function () {
           consentWith({
             ...base,
             provision: [
-              { type: "deny", class: [{ system: CATEGORY_SYSTEM, code: "genomics" }] },
+              { type: "permit", class: [{ system: CATEGORY_SYSTEM, code: "genomics" }] },
               { type: "permit", purpose: [{ system: PURPOSE_SYSTEM, code: "XYZ" }] },
             ],
           }),
@@ -355,7 +371,7 @@ describe("fhir", function () {
         [
           "a data period",
           consentWith({ ...base, dataPeriod: { start: "2020-01-01" } }),
-          "Consent.provision.dataPeriod: not supported",
+          "Consent.provision.dataPeriod: the registry cannot limit a consent to data of some dates",
         ],
         [
           "an unsupported security label",
@@ -369,7 +385,7 @@ describe("fhir", function () {
             ...base,
             actor: [{ role: recipient(CLINIC).role, reference: { reference: "Practitioner/1" } }],
           }),
-          "Consent.provision.actor[0].reference.identifier: missing",
+          "Consent.provision.actor[0].reference: cannot resolve Practitioner/1 to an account",
         ],
         [
           "an actor with an NPI",
@@ -382,7 +398,7 @@ describe("fhir", function () {
               },
             ],
           }),
-          "Consent.provision.actor[0].reference.identifier: not an eip155 account",
+          "Consent.provision.actor[0].reference: cannot resolve identifier http://hl7.org/fhir/sid/us-npi|1234567890",
         ],
         [
           "an actor of another role",
@@ -390,7 +406,7 @@ describe("fhir", function () {
             ...base,
             actor: [{ ...recipient(CLINIC), role: { coding: [{ system: PARTICIPATION_TYPE_SYSTEM, code: "AUT" }] } }],
           }),
-          "Consent.provision.actor[0].role: unsupported role",
+          "Consent.provision.actor[0].role: the role http://terminology.hl7.org/CodeSystem/v3-ParticipationType#AUT is neither a recipient nor a custodian",
         ],
         [
           "an actor on another chain",
@@ -418,8 +434,8 @@ describe("fhir", function () {
           'Consent.provision.period.end: invalid dateTime "next year"',
         ],
         [
-          "an opt-out policy rule",
-          consentWith(base, { policyRule: { coding: [{ system: ACT_CODE_SYSTEM, code: "OPTOUT" }] } }),
+          "a policy rule other than opt-in or opt-out",
+          consentWith(base, { policyRule: { coding: [{ system: ACT_CODE_SYSTEM, code: "OPTOUTE" }] } }),
           "Consent.policyRule: cannot honour policy rule",
         ],
         [
@@ -446,7 +462,7 @@ describe("fhir", function () {
         [
           "a deny limited to purposes",
           consentWith({ type: "deny", actor: [recipient(CLINIC)], purpose: treatAccess.purpose }),
-          "Consent.provision.purpose: a deny covers every purpose",
+          "Consent.provision.purpose: a deny limited to some purposes cannot be held",
         ],
         [
           "class and security label together",
@@ -455,11 +471,11 @@ describe("fhir", function () {
             class: [{ system: CATEGORY_SYSTEM, code: "laboratory" }],
             securityLabel: [{ system: ACT_CODE_SYSTEM, code: "PSY" }],
           }),
-          "Consent.provision: class and securityLabel cannot be combined",
+          "Consent.provision: class and securityLabel name different data",
         ],
         [
           "a class of another system",
-          consentWith({ ...base, class: [{ system: "http://hl7.org/fhir/resource-types", code: "Observation" }] }),
+          consentWith({ ...base, class: [{ system: "http://loinc.org", code: "11503-0" }] }),
           "Consent.provision.class[0]: unsupported class",
         ],
         [
@@ -471,7 +487,7 @@ describe("fhir", function () {
         [
           "another patient",
           consentWith(base, { patient: { identifier: account(LAB) } }),
-          `Consent.patient.identifier: the consent is for ${LAB}, not for ${PATIENT}`,
+          `Consent.patient: the consent is for ${LAB}, not for ${PATIENT}`,
         ],
       ];
       for (const [what, resource, message] of cases) {
