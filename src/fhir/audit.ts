@@ -52,18 +52,18 @@ export const TRANSACTION_SYSTEM = "urn:consent-anchor:transaction";
 export const CONSENT_KEY_SYSTEM = "urn:consent-anchor:consent";
 
 /** Who sent a consent change, as the history gives it (when it does). */
-export type ChangeActor = "patient" | "delegate" | "relayer";
+type Changer = "patient" | "delegate" | "relayer";
 
 /** The signature-cancelling event, for histories that carry it. */
-export type SignaturesCancelledEvent = EventOrigin & {
+export type FhirSignaturesCancelledEvent = EventOrigin & {
   kind: "SignaturesCancelled";
   signatureEpoch: number;
   by: string;
-  actor?: ChangeActor;
+  actor?: Changer;
 };
 
 /** An event {@link toFhirAuditEvents} turns into an AuditEvent. */
-export type AuditableEvent = HistoryEvent | SignaturesCancelledEvent;
+export type AuditableEvent = HistoryEvent | FhirSignaturesCancelledEvent;
 
 export type ToFhirAuditEventsOptions = FhirExportOptions;
 
@@ -89,7 +89,7 @@ const ACCESS_ACTIONS: Record<string, AuditEvent["action"]> = {
 };
 
 /** `by` and `actor` of an event, when it has them. */
-function attribution(event: AuditableEvent): { by?: string; actor?: ChangeActor } {
+function attribution(event: AuditableEvent): { by?: string; actor?: Changer } {
   const by = "by" in event && typeof event.by === "string" ? event.by : undefined;
   const actor =
     "actor" in event && (event.actor === "patient" || event.actor === "delegate" || event.actor === "relayer")
