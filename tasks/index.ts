@@ -7,3 +7,4 @@ import "./delegate";
 import "./record";
 import "./provider";
 import "./access";
+import "./fhir";
