@@ -535,12 +535,9 @@ describe("fhir", function () {
     });
 
     it("should name the provider's stable id as actor after a key rotation", async function () {
-      const { patientClient, clinicClient, providers, patient, clinic, other, params } =
-        await loadFixture(deployWithGrant);
-      await clinicClient.rotateProviderKey(other.address);
-      if ((await providers.currentKeyOf(clinic.address)) !== other.address) {
-        await providers.connect(other).acceptKey(clinic.address); // a two-step rotation: the new key accepts
-      }
+      const { patientClient, providers, patient, clinic, other, params } = await loadFixture(deployWithGrant);
+      await providers.connect(clinic).rotateKey(other.address); // proposes the new key,
+      await providers.connect(other).acceptKey(clinic.address); // which takes over
       const resource = await patientClient.fhirConsent(patient.address, other.address, params.category);
       expect(resource.provision?.actor?.[0].reference.identifier?.value).to.equal(`eip155:${CHAIN}:${clinic.address}`);
     });
