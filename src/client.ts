@@ -35,6 +35,7 @@ import {
   ALL_ACTIONS,
   ALL_CAPABILITIES,
   ALL_PURPOSES,
+  ANY_CATEGORY,
   Action,
   CATEGORY_CODES,
   ConsentStatus,
@@ -54,12 +55,13 @@ import {
   recoverGrantSigner,
   signGrant as signGrantTypedData,
   signRevoke as signRevokeTypedData,
+  splitSignatureNonce,
   REVOKE_TYPES,
   type GrantRequest,
   type RevokeRequest,
   type TypedDataSigner,
 } from "./eip712";
-import { withDecodedErrors } from "./errors";
+import { describeCategory, withDecodedErrors } from "./errors";
 import { fromFhirConsent, toFhirConsent } from "./fhir";
 import {
   accessHistory,
@@ -74,6 +76,7 @@ import {
 import {
   anchorBatchItems,
   anchorRecord,
+  batchLeaf,
   retractRecord,
   verifyBatchItemOnChain,
   verifyFile,
@@ -129,7 +132,10 @@ export interface SignedRevoke {
 export interface SignOptions {
   /** Last second (unix) the signature may be submitted. */
   deadline: number | bigint;
-  /** Default: `consents.nonces(patient)`. */
+  /**
+   * Default: the key's next nonce, `signatureNonce(patient, grantee, category)`. Give one only to sign ahead, for
+   * example a revocation meant to land after a signed grant of the same key (that grant's nonce + 1).
+   */
   nonce?: number | bigint;
   /** A Signer, or a raw private key. Default: the client's signer. */
   signer?: TypedDataSigner;
@@ -141,6 +147,40 @@ export interface SignOptions {
 export interface ConsentOf {
   consent: ConsentView;
   status: ConsentStatus;
+}
+
+/** The next signature nonce of one consent key, and its two halves. */
+export interface SignatureNonce {
+  /** `(signatureEpoch << 128) | sequence`: what the next signature for the key must carry. */
+  nonce: bigint;
+  /** The patient's signature epoch (moved on by `cancelSignatures` and `revokeAll`). */
+  signatureEpoch: bigint;
+  /** The key's decision count (moved on by every grant, deny or revocation of the key). */
+  sequence: bigint;
+}
+
+/** A provider's keys in the provider registry. */
+export interface ProviderKeys {
+  /** The stable id: the address the provider was first registered with. */
+  id: string;
+  /** The key in use now. */
+  current: string;
+  /** Every key the provider has had, oldest first (the id first). */
+  keys: string[];
+  /** A key proposed with `rotateKey` that has not accepted yet, or undefined. */
+  proposed?: string;
+}
+
+/** What {@link ConsentClient.verifyBatchItem} found. */
+export interface BatchItemVerification {
+  /** Whether the contract verifies the item: in the batch by the proof, and not retracted. */
+  valid: boolean;
+  /** Whether the patient (or a delegate) retracted the item. */
+  retracted: boolean;
+  /** Who anchored the batch: a batch only proves that this account committed to the item at that time. */
+  submitter: string;
+  /** Whether the submitter is an active registered provider now. */
+  submitterIsActiveProvider: boolean;
 }
 
 export interface ClientOptions {
@@ -173,6 +213,29 @@ function toSeconds(value: number | bigint | undefined, what: string): number {
     throw new Error(`Invalid ${what} ${String(value)}: expected unix seconds (a whole number up to 2^40 - 1)`);
   }
   return n;
+}
+
+function checkBatchId(batchId: bigint): bigint {
+  if (typeof batchId !== "bigint" || batchId < 0n || batchId >> 256n !== 0n) {
+    throw new Error(`Invalid batch id ${String(batchId)}: expected a uint256 as a bigint`);
+  }
+  return batchId;
+}
+
+function toBigInt(value: number | bigint | string, what: string): bigint {
+  if (typeof value === "bigint") return value;
+  if (
+    (typeof value === "number" && Number.isSafeInteger(value)) ||
+    (typeof value === "string" && /^\d+$/.test(value))
+  ) {
+    return BigInt(value);
+  }
+  throw new Error(`Invalid ${what} ${String(value)}: expected a whole number`);
+}
+
+function checkBoolean(value: boolean, what: string): boolean {
+  if (typeof value !== "boolean") throw new Error(`Invalid ${what} ${String(value)}: expected true or false`);
+  return value;
 }
 
 function iso(seconds: number | bigint): string {
@@ -404,6 +467,20 @@ export class ConsentClient {
     return categoryId(category);
   }
 
+  /**
+   * The category id of a category a piece of data is in: as {categoryIdOf}, refusing "*" (ANY_CATEGORY), which is
+   * a scope of consents and never the category of data (the registries would answer false or refuse).
+   */
+  dataCategoryIdOf(category: string): string {
+    const id = this.categoryIdOf(category);
+    if (id === ANY_CATEGORY) {
+      throw new Error(
+        `"*" (every category) is a scope of consents, never the category of data: name the data's own category`,
+      );
+    }
+    return id;
+  }
+
   /** The timestamp of the latest block. */
   async latestTimestamp(): Promise<number> {
     const block = await this.provider.getBlock("latest");
@@ -479,17 +556,20 @@ export class ConsentClient {
   }
 
   /**
-   * Ends every permit given so far (denies stay). By default it also cancels every signed grant not yet submitted
-   * (`useNonce`, in the same transaction through `multicall`): a grant signed before could otherwise be submitted
-   * afterwards and be in force again. Pass `{ cancelSignatures: false }` to keep them.
+   * Ends every permit given so far and cancels every signature not submitted yet, in one transaction of constant
+   * gas (the registry does both: a grant signed before could otherwise be submitted afterwards). Denies, delegates
+   * and the break-glass setting stay.
    */
-  async revokeAll(options: { cancelSignatures?: boolean } = {}): Promise<ContractTransactionReceipt> {
-    if (options.cancelSignatures === false) return this.send(() => this.consents.revokeAll());
-    const calls = [
-      this.consents.interface.encodeFunctionData("revokeAll"),
-      this.consents.interface.encodeFunctionData("useNonce"),
-    ];
-    return this.send(() => this.consents.multicall(calls));
+  async revokeAll(): Promise<ContractTransactionReceipt> {
+    return this.send(() => this.consents.revokeAll());
+  }
+
+  /**
+   * Cancels every signature of the patient not submitted yet, for every grantee and category, in constant gas.
+   * Consents in force stay.
+   */
+  async cancelSignatures(): Promise<ContractTransactionReceipt> {
+    return this.send(() => this.consents.cancelSignatures());
   }
 
   /** Appoints `delegate` to manage the patient's consents until `expiresAt`. */
@@ -506,14 +586,13 @@ export class ConsentClient {
     return this.send(() => this.consents.removeDelegate(address));
   }
 
-  /** Allows (the default) or refuses break-glass access. */
+  /**
+   * Allows (the default) or refuses break-glass access. Refusing closes every open window for good; turning it off
+   * and on again also lets a provider whose window the patient closed open a new one.
+   */
   async setEmergencyAccess(allowed: boolean): Promise<ContractTransactionReceipt> {
-    return this.send(() => this.consents.setEmergencyAccess(allowed));
-  }
-
-  /** Cancels every signature not yet submitted by consuming the next nonce. */
-  async cancelSignatures(): Promise<ContractTransactionReceipt> {
-    return this.send(() => this.consents.useNonce());
+    const value = checkBoolean(allowed, "allowed");
+    return this.send(() => this.consents.setEmergencyAccess(value));
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -534,7 +613,35 @@ export class ConsentClient {
 
   async denyFor(patient: string, grantee: string, category: string): Promise<ContractTransactionReceipt> {
     const [p, g, c] = [checkAddress(patient, "patient"), checkAddress(grantee, "grantee"), this.categoryIdOf(category)];
+    if (g === ZeroAddress) throw new Error("The grantee is the zero address");
     return this.send(() => this.consents.denyFor(p, g, c));
+  }
+
+  /** {revokeAll} for `patient`: ends every permit and cancels every unsubmitted signature of the patient. */
+  async revokeAllFor(patient: string): Promise<ContractTransactionReceipt> {
+    const p = checkAddress(patient, "patient");
+    return this.send(() => this.consents.revokeAllFor(p));
+  }
+
+  /** {cancelSignatures} for `patient`. */
+  async cancelSignaturesFor(patient: string): Promise<ContractTransactionReceipt> {
+    const p = checkAddress(patient, "patient");
+    return this.send(() => this.consents.cancelSignaturesFor(p));
+  }
+
+  /**
+   * {setEmergencyAccess} for `patient`. A delegate that is (a key of) an emergency provider cannot turn it on
+   * (`DelegateIsGrantee`).
+   */
+  async setEmergencyAccessFor(patient: string, allowed: boolean): Promise<ContractTransactionReceipt> {
+    const [p, value] = [checkAddress(patient, "patient"), checkBoolean(allowed, "allowed")];
+    return this.send(() => this.consents.setEmergencyAccessFor(p, value));
+  }
+
+  /** {closeEmergencyAccess} for `patient`. */
+  async closeEmergencyAccessFor(patient: string, provider: string): Promise<ContractTransactionReceipt> {
+    const [p, key] = [checkAddress(patient, "patient"), checkAddress(provider, "provider")];
+    return this.send(() => this.consents.closeEmergencyAccessFor(p, key));
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -555,12 +662,14 @@ export class ConsentClient {
     throw new Error("Cannot tell whose consent this is: give the patient's address");
   }
 
-  private async signingContext(opts: SignOptions, patient: string) {
-    const deadline = BigInt(opts.deadline);
+  private async signingContext(opts: SignOptions, request: RevokeRequest) {
+    const deadline = toBigInt(opts.deadline, "deadline");
     const [now, nonce, chainId] = await Promise.all([
       this.latestTimestamp(),
-      opts.nonce === undefined ? this.consents.nonces(patient) : Promise.resolve(BigInt(opts.nonce)),
-      opts.chainId === undefined ? this.chainId() : Promise.resolve(BigInt(opts.chainId)),
+      opts.nonce === undefined
+        ? this.consents.signatureNonce(request.patient, request.grantee, request.category)
+        : Promise.resolve(toBigInt(opts.nonce, "nonce")),
+      opts.chainId === undefined ? this.chainId() : Promise.resolve(toBigInt(opts.chainId, "chainId")),
     ]);
     if (deadline <= BigInt(now)) {
       throw new Error(`The deadline ${iso(deadline)} is not in the future (latest block time ${iso(now)})`);
@@ -572,33 +681,108 @@ export class ConsentClient {
 
   /**
    * Signs a grant for someone else to submit with {submitSignedGrant}. The patient is `p.patient`, else the
-   * signer's address. The grantee is resolved to its provider stable id, as {grant} does.
+   * signer's address. The grantee is resolved to its provider stable id, as {grant} does. The nonce is the key's
+   * own: a patient can sign for several grantees or categories at once, and each signature lands whenever it is
+   * submitted; two signatures for the same grantee and category land in the order they were signed.
+   * Refused when a deny in force would block it (the registry never lets a signed grant pass a deny).
    */
   async signGrant(p: GrantParams & { patient?: string }, opts: SignOptions): Promise<SignedGrant> {
     const { signer, patient } = await this.signerAndPatient(opts, p.patient);
     const request = await this.prepareGrant(p, patient);
+    const blocking = await this.denyBlocking(patient, request.grantee, request.category);
+    if (blocking) {
+      throw new Error(
+        `Patient ${patient} has a deny in force against ${blocking.key} for ${describeCategory(blocking.category)}: ` +
+          "a signed grant can never land past it. Lift the deny with a transaction (revoke) first.",
+      );
+    }
     return this.signTyped(request, signer, opts, signGrantTypedData, recoverGrantSigner);
   }
 
-  /** Signs a revocation of (`grantee`, `category`) for someone else to submit with {submitSignedRevoke}. */
+  /**
+   * Signs a revocation of (`grantee`, `category`) for someone else to submit with {submitSignedRevoke}. It names
+   * the provider's stable id, where the SDK's permits are kept (so it shares its nonces with signed grants to the
+   * provider), or the address as given when the permit is kept there. A signed revocation withdraws a permit only:
+   * it is refused for a deny, and, unless `opts.nonce` signs ahead, when there is no permit to revoke.
+   */
   async signRevoke(
     p: { grantee: string; category: string; patient?: string },
     opts: SignOptions,
   ): Promise<SignedRevoke> {
     const { signer, patient } = await this.signerAndPatient(opts, p.patient);
-    const request: RevokeRequest = {
-      patient,
-      grantee: checkAddress(p.grantee, "grantee"),
-      category: this.categoryIdOf(p.category),
-    };
+    const grantee = checkAddress(p.grantee, "grantee");
+    const category = this.categoryIdOf(p.category);
+    const key = await this.signedRevocationKey(patient, grantee, category, opts.nonce !== undefined);
+    const request: RevokeRequest = { patient, grantee: key, category };
     return this.signTyped(request, signer, opts, signRevokeTypedData, recoverRevokeSigner);
+  }
+
+  /** The grantee a signed revocation should name: the key holding the permit (see {signRevoke}). */
+  private async signedRevocationKey(
+    patient: string,
+    grantee: string,
+    category: string,
+    ahead: boolean,
+  ): Promise<string> {
+    const id = await this.providerIdOf(grantee);
+    const candidates = id === grantee ? [id] : [id, grantee];
+    for (const key of candidates) {
+      const { consent } = await this.consentOf(patient, key, category);
+      if (consent.decision === Decision.Deny) {
+        throw new Error(
+          `Patient ${patient} denied ${key} ${describeCategory(category)}: a signed revocation withdraws permits ` +
+            "only; lift a deny with a transaction (revoke) from the patient or a live delegate.",
+        );
+      }
+      if (consent.decision === Decision.Permit) return key;
+    }
+    if (ahead) return id;
+    throw new Error(
+      `There is no permit from ${patient} to ${grantee} for ${describeCategory(category)} to revoke ` +
+        "(to sign a revocation of a grant not submitted yet, give opts.nonce: that grant's nonce + 1)",
+    );
+  }
+
+  /**
+   * The deny that would make the registry refuse a signed grant of (`patient`, `grantee`, `category`), if any: a
+   * deny of the category or of every category, under the grantee, its provider's stable id, or any key the provider
+   * ever had.
+   */
+  async denyBlocking(
+    patient: string,
+    grantee: string,
+    category: string,
+  ): Promise<{ key: string; category: string } | undefined> {
+    const p = checkAddress(patient, "patient");
+    const g = checkAddress(grantee, "grantee");
+    const c = this.categoryIdOf(category);
+    const id = await this.providerIdOf(g);
+    const keys = [...new Set([g, id, ...(await this.providers.keysOf(id)).map((k) => getAddress(k))])];
+    const categories = c === ANY_CATEGORY ? [c] : [c, ANY_CATEGORY];
+    for (const key of keys) {
+      for (const scope of categories) {
+        const [, status] = await this.consents.consentOf(p, key, scope);
+        if (Number(status) === ConsentStatus.Denied) return { key, category: scope };
+      }
+    }
+    return undefined;
+  }
+
+  /** The nonce the next signature for (`patient`, `grantee`, `category`) must carry, and its two halves. */
+  async signatureNonce(patient: string, grantee: string, category: string): Promise<SignatureNonce> {
+    const nonce = await this.consents.signatureNonce(
+      checkAddress(patient, "patient"),
+      checkAddress(grantee, "grantee"),
+      this.categoryIdOf(category),
+    );
+    return { nonce, ...splitSignatureNonce(nonce) };
   }
 
   /**
    * Signs `request` with `sign` under the patient's next nonce (or `opts.nonce`), checks that an ordinary wallet's
    * signature recovers to the patient, and packs the JSON-safe result.
    */
-  private async signTyped<R extends { patient: string }>(
+  private async signTyped<R extends RevokeRequest>(
     request: R,
     signer: TypedDataSigner,
     opts: SignOptions,
@@ -612,7 +796,7 @@ export class ConsentClient {
     recover: (domain: TypedDataDomain, request: R, nonce: bigint, deadline: bigint, signature: string) => string,
   ): Promise<{ request: R; nonce: string; deadline: string; signature: string; chainId: number; registry: string }> {
     const { patient } = request;
-    const { deadline, nonce, chainId, domain } = await this.signingContext(opts, patient);
+    const { deadline, nonce, chainId, domain } = await this.signingContext(opts, request);
     const signature = await sign(signer, domain, request, nonce, deadline);
     if (!(await this.isContract(patient))) {
       const recovered = recover(domain, request, nonce, deadline, signature);
@@ -628,12 +812,13 @@ export class ConsentClient {
     };
   }
 
-  /** Checks what a relayer can check before submitting: chain, registry, deadline and nonce. */
-  private async checkSigned(s: Omit<SignedGrant, "request">, patient: string, what: string): Promise<void> {
+  /** Checks what a relayer can check before submitting: chain, registry, deadline and the key's nonce. */
+  private async checkSigned(s: Omit<SignedGrant, "request">, request: RevokeRequest, what: string): Promise<void> {
+    const { patient, grantee, category } = request;
     const [chainId, now, nonce] = await Promise.all([
       this.chainId(),
       this.latestTimestamp(),
-      this.consents.nonces(patient),
+      this.consents.signatureNonce(patient, grantee, category),
     ]);
     if (BigInt(s.chainId) !== chainId) {
       throw new Error(`This ${what} is for chain ${s.chainId}, but the client is on chain ${chainId}`);
@@ -642,13 +827,31 @@ export class ConsentClient {
       throw new Error(`This ${what} is for the consent registry ${s.registry}, not ${this.deployment.consentRegistry}`);
     }
     if (BigInt(s.deadline) < BigInt(now)) throw new Error(`This ${what} expired at ${iso(BigInt(s.deadline))}`);
-    const given = BigInt(s.nonce);
-    if (given < nonce) {
-      throw new Error(`This ${what}'s nonce ${given} was already used or cancelled (the patient's next is ${nonce})`);
-    }
-    if (given > nonce) {
+    const given = splitSignatureNonce(s.nonce);
+    const next = splitSignatureNonce(nonce);
+    const key = `${grantee} and ${describeCategory(category)}`;
+    if (given.signatureEpoch < next.signatureEpoch) {
       throw new Error(
-        `This ${what}'s nonce ${given} is ahead of the patient's next nonce ${nonce}: submit the earlier ones first`,
+        `This ${what} was cancelled: the patient cancelled every unsubmitted signature (cancelSignatures or ` +
+          `revokeAll) after signing it (its signature epoch ${given.signatureEpoch}, now ${next.signatureEpoch})`,
+      );
+    }
+    if (given.signatureEpoch > next.signatureEpoch) {
+      throw new Error(
+        `This ${what}'s nonce ${s.nonce} is from signature epoch ${given.signatureEpoch}, but the patient is in ` +
+          `epoch ${next.signatureEpoch}: it was not signed with a nonce of this registry`,
+      );
+    }
+    if (given.sequence < next.sequence) {
+      throw new Error(
+        `This ${what}'s nonce was already used: it was submitted, or a later decision on ${key} (a grant, deny or ` +
+          `revocation) replaced it (sequence ${given.sequence}, the key's next is ${next.sequence})`,
+      );
+    }
+    if (given.sequence > next.sequence) {
+      throw new Error(
+        `This ${what}'s nonce is ahead of the next one for ${key} (sequence ${given.sequence}, the key's next is ` +
+          `${next.sequence}): submit the patient's earlier signatures for the same grantee and category first`,
       );
     }
   }
@@ -656,7 +859,7 @@ export class ConsentClient {
   /** Submits a grant a patient signed (the runner pays the gas). Checks shape, chain, registry, nonce and signer. */
   async submitSignedGrant(signed: SignedGrant | string): Promise<ContractTransactionReceipt> {
     const s = parseSignedGrant(signed);
-    await this.checkSigned(s, s.request.patient, "signed grant");
+    await this.checkSigned(s, s.request, "signed grant");
     if (!(await this.isContract(s.request.patient))) {
       const domain = consentDomain(s.chainId, s.registry);
       let recovered: string = ZeroAddress;
@@ -676,7 +879,7 @@ export class ConsentClient {
   async submitSignedRevoke(signed: SignedRevoke | string): Promise<ContractTransactionReceipt> {
     const s = parseSignedRevoke(signed);
     const { patient, grantee, category } = s.request;
-    await this.checkSigned(s, patient, "signed revocation");
+    await this.checkSigned(s, s.request, "signed revocation");
     if (!(await this.isContract(patient))) {
       const domain = consentDomain(s.chainId, s.registry);
       const recovered = recoverRevokeSigner(domain, s.request, BigInt(s.nonce), BigInt(s.deadline), s.signature);
@@ -691,7 +894,10 @@ export class ConsentClient {
   // Provider
   // -------------------------------------------------------------------------------------------------------------
 
-  /** Whether `grantee` may perform `action` on the patient's category for `purpose` now. */
+  /**
+   * Whether `grantee` may perform `action` on the patient's category for `purpose` now. The category is that of the
+   * data ("*" is refused: a permit for every category answers for each data category).
+   */
   async isAuthorized(
     patient: string,
     grantee: string,
@@ -702,7 +908,7 @@ export class ConsentClient {
     return this.consents.isAuthorized(
       checkAddress(patient, "patient"),
       checkAddress(grantee, "grantee"),
-      this.categoryIdOf(category),
+      this.dataCategoryIdOf(category),
       checkPurpose(purpose),
       checkAction(action),
     );
@@ -724,6 +930,7 @@ export class ConsentClient {
         issuedAt: Number(consent.issuedAt),
         epoch: Number(consent.epoch),
         decision: Number(consent.decision) as Decision,
+        sequence: Number(consent.sequence),
       },
       status: Number(status) as ConsentStatus,
     };
@@ -740,17 +947,23 @@ export class ConsentClient {
     if (!isHexString(recordId, 32)) throw new Error(`Invalid record id "${recordId}": expected 32 bytes of hex`);
     const [p, c, pu, a] = [
       checkAddress(patient, "patient"),
-      this.categoryIdOf(category),
+      this.dataCategoryIdOf(category),
       checkPurpose(purpose),
       checkAction(action),
     ];
     return this.send(() => this.consents.recordAccess(p, c, pu, a, recordId));
   }
 
-  /** Opens a 24-hour break-glass window; only `keccak256(reason)` is sent. */
+  /**
+   * Opens a 24-hour break-glass window; only `keccak256(reason)` is sent. A window is not renewed while open
+   * (`EmergencyAccessAlreadyOpen`), and after the patient closed it the provider cannot open another until the
+   * patient turns break-glass off and on again or grants it a consent (`EmergencyAccessRefused`).
+   */
   async emergencyAccess(patient: string, reason: string): Promise<ContractTransactionReceipt> {
     const p = checkAddress(patient, "patient");
-    if (reason.trim().length === 0) throw new Error("Give the clinical reason for break-glass access");
+    if (typeof reason !== "string" || reason.trim().length === 0) {
+      throw new Error("Give the clinical reason for break-glass access");
+    }
     return this.send(() => this.consents.emergencyAccess(p, id(reason)));
   }
 
@@ -794,10 +1007,73 @@ export class ConsentClient {
     return this.send(() => this.providers.reinstate(address));
   }
 
-  /** Moves the runner's provider registration to `newKey`; consents follow through the stable id. */
-  async rotateProviderKey(newKey: string): Promise<ContractTransactionReceipt> {
+  /**
+   * Step 1 of a key rotation, by the provider's current key (the runner): proposes `newKey`. Nothing moves until
+   * `newKey` accepts with {acceptKey}. A new proposal replaces the previous one. `newKey` must be a fresh address,
+   * never registered; denies a patient once gave to it as a plain address will apply to the provider for good.
+   */
+  async rotateKey(newKey: string): Promise<ContractTransactionReceipt> {
     const address = checkAddress(newKey, "new key");
+    if (address === ZeroAddress) {
+      throw new Error("The new key is the zero address: use withdrawKeyRotation() to withdraw a proposal");
+    }
+    const { status } = await this.providerStatus(address);
+    if (status !== ProviderStatus.None) {
+      throw new Error(`${address} is, or once was, a registered provider key: propose a fresh address`);
+    }
     return this.send(() => this.providers.rotateKey(address));
+  }
+
+  /** Withdraws the runner's pending key rotation proposal. */
+  async withdrawKeyRotation(): Promise<ContractTransactionReceipt> {
+    return this.send(() => this.providers.rotateKey(ZeroAddress));
+  }
+
+  /**
+   * Step 2 of a key rotation, by the proposed key (the runner): becomes the current key of the provider `provider`
+   * (its stable id, or any of its keys), whose previous key is retired for good. Consents kept under the stable id
+   * follow.
+   */
+  async acceptKey(provider: string): Promise<ContractTransactionReceipt> {
+    const id = await this.providerIdOf(provider);
+    const [me, proposed] = await Promise.all([this.address(), this.providers.proposedKeyOf(id)]);
+    if (getAddress(proposed) !== me) {
+      const pending = proposed === ZeroAddress ? "has no rotation pending" : `proposed ${getAddress(proposed)}`;
+      throw new Error(`Provider ${id} ${pending}, not ${me}: only the proposed key accepts a rotation`);
+    }
+    return this.send(() => this.providers.acceptKey(id));
+  }
+
+  /** The keys of the provider `provider` (its stable id, or any of its keys); throws for an unregistered address. */
+  async providerKeys(provider: string): Promise<ProviderKeys> {
+    const id = await this.providerIdOf(provider);
+    const [keys, current, proposed] = await Promise.all([
+      this.providers.keysOf(id),
+      this.providers.currentKeyOf(id),
+      this.providers.proposedKeyOf(id),
+    ]);
+    if (keys.length === 0) throw new Error(`${getAddress(provider)} is not a registered provider`);
+    return {
+      id,
+      current: getAddress(current),
+      keys: keys.map((key) => getAddress(key)),
+      ...(proposed === ZeroAddress ? {} : { proposed: getAddress(proposed) }),
+    };
+  }
+
+  /** The key the provider `id` proposed that has not accepted yet (the zero address when none). */
+  async proposedKeyOf(id: string): Promise<string> {
+    return getAddress(await this.providers.proposedKeyOf(checkAddress(id, "provider id")));
+  }
+
+  /** The provider's current key (the zero address when `id` is not a provider's stable id). */
+  async currentKeyOf(id: string): Promise<string> {
+    return getAddress(await this.providers.currentKeyOf(checkAddress(id, "provider id")));
+  }
+
+  /** Every key the provider `id` has had, oldest first (empty when `id` is not a provider's stable id). */
+  async keysOf(id: string): Promise<string[]> {
+    return (await this.providers.keysOf(checkAddress(id, "provider id"))).map((key) => getAddress(key));
   }
 
   /** The stable id consents to `address` are kept under (the address itself when it is not a provider). */
@@ -826,7 +1102,10 @@ export class ConsentClient {
     uri: string;
   }): Promise<{ recordId: string; contentHash: string; receipt: ContractTransactionReceipt }> {
     const patient = checkAddress(a.patient, "patient");
-    const category = this.categoryIdOf(a.category);
+    const category = this.dataCategoryIdOf(a.category);
+    if (a.supersedes !== undefined && !isHexString(a.supersedes, 32)) {
+      throw new Error(`Invalid record id to supersede "${String(a.supersedes)}": expected 32 bytes of hex`);
+    }
     const base = { patient, category, supersedes: a.supersedes, uri: a.uri };
     return withDecodedErrors(() => {
       if (a.bytes !== undefined && a.contentHash === undefined) {
@@ -851,32 +1130,70 @@ export class ConsentClient {
     return verifyFile(this.records, checkAddress(patient, "patient"), bytes);
   }
 
-  /** Anchors the Merkle root of `items` (categories as codes or ids) and returns each item's proof. */
+  /**
+   * Anchors the Merkle root of `items` (categories as codes or ids, never "*") and returns each item's proof. Only
+   * an active registered provider anchors batches. A batch proves only that the submitter committed to the items at
+   * that time: it is no write into a patient's records and needs no consent.
+   */
   async anchorBatch(
     items: BatchItem[],
     uri: string,
   ): Promise<{ batchId: bigint; root: string; proofs: string[][]; receipt: ContractTransactionReceipt }> {
-    const normalised = items.map((item) => ({ ...item, category: this.categoryIdOf(item.category) }));
+    if (!Array.isArray(items)) throw new Error("Give the batch's items as an array");
+    const normalised = items.map((item) => this.batchItem(item));
     const { batchId, root, proofs, receipt } = await withDecodedErrors(() =>
       anchorBatchItems(this.records, normalised, uri),
     );
     return { batchId, root, proofs, receipt };
   }
 
-  /** Whether `item` is in batch `batchId` by `proof`, and who anchored the batch. */
-  async verifyBatchItem(
-    batchId: bigint,
-    proof: string[],
-    item: BatchItem,
-  ): Promise<{ valid: boolean; submitter: string; submitterIsActiveProvider: boolean }> {
-    const normalised = { ...item, category: this.categoryIdOf(item.category) };
-    const [valid, batch] = await Promise.all([
-      verifyBatchItemOnChain(this.records, batchId, proof, normalised),
-      this.records.batchOf(batchId),
+  /**
+   * Whether `item` is in batch `batchId` by `proof` and not retracted, and who anchored the batch. A valid item
+   * proves only that the submitter committed to it when the batch was anchored: check who the submitter is.
+   */
+  async verifyBatchItem(batchId: bigint, proof: string[], item: BatchItem): Promise<BatchItemVerification> {
+    const checked = checkBatchId(batchId);
+    const normalised = this.batchItem(item, false);
+    if (!Array.isArray(proof) || !proof.every((node) => isHexString(node, 32))) {
+      throw new Error("Invalid proof: expected an array of 32-byte hex strings");
+    }
+    const [valid, retracted, batch] = await Promise.all([
+      verifyBatchItemOnChain(this.records, checked, proof, normalised),
+      this.isBatchItemRetracted(checked, normalised),
+      this.records.batchOf(checked),
     ]);
     const submitter = getAddress(batch.submitter);
     const submitterIsActiveProvider = submitter !== ZeroAddress && (await this.providers.isActive(submitter));
-    return { valid, submitter, submitterIsActiveProvider };
+    return { valid, retracted, submitter, submitterIsActiveProvider };
+  }
+
+  /**
+   * Retracts the item (patient, category, contentHash) of batch `batchId` (the runner is the patient or a live
+   * delegate); only `keccak256(reason)` is sent. The batch's other items are unchanged.
+   */
+  async retractBatchItem(batchId: bigint, item: BatchItem, reason: string): Promise<ContractTransactionReceipt> {
+    const batch = checkBatchId(batchId);
+    const { patient, category, contentHash } = this.batchItem(item, false);
+    if (typeof reason !== "string" || reason.trim().length === 0) {
+      throw new Error("Give the reason for retracting the batch item (only its hash is sent)");
+    }
+    return this.send(() => this.records.retractBatchItem(batch, patient, category, contentHash, id(reason)));
+  }
+
+  /** Whether the item of batch `batchId` was retracted. */
+  async isBatchItemRetracted(batchId: bigint, item: BatchItem): Promise<boolean> {
+    const { patient, category, contentHash } = this.batchItem(item, false);
+    return this.records.isBatchItemRetracted(checkBatchId(batchId), patient, category, contentHash);
+  }
+
+  /** A batch item with its patient checksummed and its category as an id (a data category when `data`). */
+  private batchItem(item: BatchItem, data = true): BatchItem {
+    if (typeof item !== "object" || item === null) throw new Error("A batch item must be an object");
+    const patient = checkAddress(item.patient, "batch item patient");
+    const category = data ? this.dataCategoryIdOf(item.category) : this.categoryIdOf(item.category);
+    const normalised = { patient, category, contentHash: item.contentHash };
+    batchLeaf(normalised); // checks the content hash
+    return normalised;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -943,13 +1260,13 @@ export class ConsentClient {
     });
     for (const call of calls) {
       if (call.kind === "grant") await this.prepareGrant(call.params, patient);
-      else this.categoryIdOf(call.category);
+      else if (call.kind === "deny") this.categoryIdOf(call.category);
     }
     const receipts: ContractTransactionReceipt[] = [];
     for (const call of calls) {
-      receipts.push(
-        call.kind === "grant" ? await this.grant(call.params) : await this.deny(call.grantee, call.category),
-      );
+      if (call.kind === "grant") receipts.push(await this.grant(call.params));
+      else if (call.kind === "deny") receipts.push(await this.deny(call.grantee, call.category));
+      else receipts.push(await this.revokeAll());
     }
     return receipts;
   }

@@ -1,6 +1,10 @@
 /**
  * EIP-712 typed data of the consent registry: what a patient's wallet shows and signs for a grant or a
  * revocation submitted by someone else (a clinic, a relayer).
+ *
+ * Nonces are per consent key (patient, grantee, category), not per patient: `signatureNonce(patient, grantee,
+ * category)` on-chain is the patient's signature epoch in the high 128 bits and the key's decision count in the low
+ * 128 bits. Signatures for different keys are independent; for one key they land in order.
  */
 import {
   TypedDataEncoder,
@@ -57,6 +61,33 @@ export interface RevokeRequest {
   patient: string;
   grantee: string;
   category: string;
+}
+
+/** The two halves of a signature nonce. */
+export interface SignatureNonceParts {
+  /** The patient's signature epoch: moved on by `cancelSignatures` and `revokeAll`. */
+  signatureEpoch: bigint;
+  /** How many decisions were made on the key: every grant, deny or revocation of it moves it on. */
+  sequence: bigint;
+}
+
+const HALF = 128n;
+const HALF_MASK = (1n << HALF) - 1n;
+
+/** Splits a signature nonce into the patient's signature epoch and the key's sequence. */
+export function splitSignatureNonce(nonce: bigint | number | string): SignatureNonceParts {
+  const value = BigInt(nonce);
+  if (value < 0n || value >> (2n * HALF) !== 0n) throw new Error(`Invalid signature nonce ${value}: not a uint256`);
+  return { signatureEpoch: value >> HALF, sequence: value & HALF_MASK };
+}
+
+/** The signature nonce of a signature epoch and a key's sequence: `(signatureEpoch << 128) | sequence`. */
+export function joinSignatureNonce(parts: SignatureNonceParts): bigint {
+  const { signatureEpoch, sequence } = parts;
+  if (signatureEpoch < 0n || signatureEpoch > HALF_MASK || sequence < 0n || sequence > HALF_MASK) {
+    throw new Error(`Invalid signature nonce parts: epoch ${signatureEpoch}, sequence ${sequence}`);
+  }
+  return (signatureEpoch << HALF) | sequence;
 }
 
 /** The registry's domain on a chain. */

@@ -155,29 +155,40 @@ const SENTENCES: Record<string, Sentence> = {
   NotDelegate: ([patient, caller]) =>
     `${address(caller)} is not a delegate of patient ${address(patient)} whose term is running.`,
   DelegateIsGrantee: ([delegate]) =>
-    `Delegate ${address(delegate)} cannot grant, revoke or deny a consent to itself: only the patient can.`,
+    `Delegate ${address(delegate)} cannot grant, revoke or deny a consent to itself or to another key of its own ` +
+    `provider, nor turn break-glass access on while it is an emergency provider: only the patient can.`,
   DenyInForce: ([patient, grantee, category]) =>
-    `Patient ${address(patient)} denied ${address(grantee)} ${describeCategory(String(category))}: a signed grant ` +
-    `cannot lift a deny; the patient revokes the deny first, or grants directly.`,
+    `Patient ${address(patient)} has a deny in force against ${address(grantee)} that covers ` +
+    `${describeCategory(String(category))}: a signature can neither lift a deny nor grant past it. The patient (or a ` +
+    `live delegate) lifts the deny with a transaction first.`,
   NothingToRevoke: ([patient, grantee, category]) =>
     `There is no consent from ${address(patient)} to ${address(grantee)} for ${describeCategory(String(category))} to revoke.`,
   InvalidDelegate: ([delegate]) =>
     `${address(delegate)} cannot be a delegate: it is the zero address or the patient themself.`,
   DelegateNotFound: ([patient, delegate]) => `${address(delegate)} is not a delegate of patient ${address(patient)}.`,
   InvalidSignature: () =>
-    "The signature is not the patient's for this exact request, nonce, chain and registry (or its nonce was already used).",
+    "The signature is not the patient's for this exact request, nonce, chain and registry: it may be altered, signed " +
+    "by someone else, already submitted, or cancelled by a later decision on the same consent, by cancelSignatures " +
+    "or by revokeAll.",
   SignatureExpired: ([deadline]) => `The signature expired at ${time(deadline)}.`,
   NotEmergencyProvider: ([provider]) =>
     `${address(provider)} is not an active registered provider with the emergency capability.`,
   EmergencyAccessRefused: ([patient, provider]) =>
-    `Patient ${address(patient)} has refused break-glass access, or denied ${address(provider)} every category.`,
+    `Patient ${address(patient)} has refused break-glass access, denied ${address(provider)} every category, or ` +
+    `closed its last window (until break-glass is turned off and on again, or the provider is granted a consent).`,
+  EmergencyAccessAlreadyOpen: ([patient, provider, expiresAt]) =>
+    `${address(provider)} already has break-glass access to patient ${address(patient)} open until ` +
+    `${time(expiresAt)}: a window is not renewed while open.`,
   NoEmergencyAccess: ([patient, provider]) =>
     `${address(provider)} has no break-glass access to patient ${address(patient)} open.`,
   NotAuthorized: ([patient, grantee, category, purpose, action]) =>
     `${address(grantee)} is not authorised to ${actionName(action)} ${describeCategory(String(category))} of patient ` +
     `${address(patient)} for purpose ${purposeName(purpose)} right now.`,
-  InvalidAccountNonce: ([account, nonce]) =>
-    `The nonce used for ${address(account)} is not its current one (${String(nonce)}).`,
+  // OpenZeppelin code the consent registry uses (Multicall, EIP712's ShortStrings)
+  FailedCall: () => "A call inside the batch (multicall) failed without a reason.",
+  AddressEmptyCode: ([target]) => `There is no contract at ${address(target)}.`,
+  InvalidShortString: () => "A short string is malformed.",
+  StringTooLong: ([text]) => `The string "${String(text)}" is too long for a short string.`,
   // ProviderRegistry
   ZeroAddress: () => "The zero address was given where an account is needed.",
   AlreadyRegistered: ([account]) => `${address(account)} is, or once was, a registered provider.`,
@@ -187,6 +198,9 @@ const SENTENCES: Record<string, Sentence> = {
   EmptyCapabilities: () => "The capabilities mask is empty: give at least one capability.",
   UnknownCapabilities: ([mask]) => `The capabilities mask ${String(mask)} has bits that name no capability.`,
   ProviderNotActive: ([account]) => `Provider ${address(account)} is not active (it is suspended).`,
+  KeyNotProposed: ([id, caller]) =>
+    `${address(caller)} is not the key provider ${address(id)} proposed: only the proposed key accepts a rotation ` +
+    `(the provider proposes it first with rotateKey).`,
   AlreadySuspended: ([account]) => `Provider ${address(account)} is already suspended.`,
   NotSuspended: ([account]) => `Provider ${address(account)} is not suspended, so there is nothing to reinstate.`,
   UriTooLong: ([length, max]) => `The URI is ${String(length)} bytes long; at most ${String(max)} are accepted.`,
@@ -198,11 +212,13 @@ const SENTENCES: Record<string, Sentence> = {
     `${address(caller)} may not anchor records of patient ${address(patient)} in ${describeCategory(String(category))}: ` +
     "it is not the patient, a delegate, or a grantee the patient authorised to collect that category.",
   NotAuthorizedRetractor: ([recordId, caller]) =>
-    `${address(caller)} may not retract record ${String(recordId)}: only the patient, a delegate, or the provider ` +
-    `that anchored it (from its current, unsuspended key) may.`,
+    `${address(caller)} may not retract record ${String(recordId)}: only the patient, a live delegate, or the ` +
+    `account that anchored it while it may still collect that category for the patient (a live permit, no deny, ` +
+    `and for a provider its current, active key) may.`,
   NotAuthorizedSuperseder: ([recordId, caller]) =>
-    `${address(caller)} may not supersede record ${String(recordId)}: only the patient, a delegate, or the provider ` +
-    `that anchored it (from its current, unsuspended key) may.`,
+    `${address(caller)} may not supersede record ${String(recordId)}: only the patient, a live delegate, or the ` +
+    `account that anchored it while it may still collect that category for the patient (a live permit, no deny, ` +
+    `and for a provider its current, active key) may.`,
   CategoryMismatch: ([recordId, category]) =>
     `Record ${String(recordId)} is in ${describeCategory(String(category))}: a new version must be in the same category.`,
   ZeroContentHash: () => "The content hash is zero.",
@@ -218,11 +234,27 @@ const SENTENCES: Record<string, Sentence> = {
   EmptyBatch: () => "A batch must hold at least one record.",
   ZeroRoot: () => "The Merkle root is zero.",
   BatchAlreadyAnchored: ([batchId]) => `This account already anchored this root as batch ${String(batchId)}.`,
+  NotADataCategory: ([category]) =>
+    `${categoryCode(String(category)) === "*" ? `"*" (every category)` : `The ${describeCategory(String(category))}`} ` +
+    `is a scope of consents, never the category of a record: anchor under the record's own category.`,
+  NotActiveProvider: ([caller]) =>
+    `${address(caller)} is not an active registered provider: only active providers anchor batches.`,
+  UnknownBatch: ([batchId]) => `No batch ${String(batchId)} was anchored.`,
+  BatchItemAlreadyRetracted: ([batchId, leaf]) =>
+    `The item ${String(leaf)} of batch ${String(batchId)} is already retracted.`,
+  NotAuthorizedBatchRetractor: ([patient, caller]) =>
+    `${address(caller)} may not retract a batch item of patient ${address(patient)}: only the patient or a live ` +
+    `delegate of the patient may.`,
   // OpenZeppelin ECDSA
   ECDSAInvalidSignature: () => "The signature is invalid.",
   ECDSAInvalidSignatureLength: ([length]) => `The signature is ${String(length)} bytes long; 65 are expected.`,
   ECDSAInvalidSignatureS: () => "The signature's s value is not in the lower half of the curve order.",
 };
+
+/** The names of the errors {@link decodeRevertData} has a sentence for (every error of the registries' ABIs). */
+export function describedErrorNames(): string[] {
+  return Object.keys(SENTENCES);
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Finding revert data in an error

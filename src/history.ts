@@ -40,8 +40,31 @@ export interface CategoryField {
   categoryCode?: string;
 }
 
+/**
+ * Who sent a consent change: the patient, a delegate of the patient, or a relayer that submitted the patient's
+ * signature. A patient submitting their own signature is "patient".
+ */
+export type ChangeActor = "patient" | "delegate" | "relayer";
+
+/** Who sent a change: `by` is the account that sent the transaction (the event's `by`), `actor` its role. */
+export interface ActedBy {
+  by: string;
+  actor: ChangeActor;
+}
+
+/**
+ * The role of `by` in a change to `patient`'s consents: a relayed signature (`signed`) is the relayer's unless the
+ * patient submitted it; otherwise the patient, or else a delegate (the registry lets no one else change consents).
+ */
+export function changeActor(patient: string, by: string, signed = false): ChangeActor {
+  const ownAccount = getAddress(by) === getAddress(patient);
+  if (signed) return ownAccount ? "patient" : "relayer";
+  return ownAccount ? "patient" : "delegate";
+}
+
 export type ConsentGrantedEvent = EventOrigin &
-  CategoryField & {
+  CategoryField &
+  ActedBy & {
     kind: "ConsentGranted";
     grantee: string;
     purposeMask: number;
@@ -50,13 +73,30 @@ export type ConsentGrantedEvent = EventOrigin &
     actions: ActionCode[];
     notBefore: number;
     expiresAt: number;
+    /** Whether it was the patient's signature, submitted by `by`. */
+    signed: boolean;
   };
-export type ConsentRevokedEvent = EventOrigin & CategoryField & { kind: "ConsentRevoked"; grantee: string };
-export type ConsentDeniedEvent = EventOrigin & CategoryField & { kind: "ConsentDenied"; grantee: string };
-export type AllConsentsRevokedEvent = EventOrigin & { kind: "AllConsentsRevoked"; epoch: number };
+/** A permit or deny withdrawn. `grantee` is the key it was kept under (a provider's stable id for a deny). */
+export type ConsentRevokedEvent = EventOrigin &
+  CategoryField &
+  ActedBy & {
+    kind: "ConsentRevoked";
+    grantee: string;
+    /** Whether it was the patient's signature, submitted by `by`. */
+    signed: boolean;
+  };
+export type ConsentDeniedEvent = EventOrigin & CategoryField & ActedBy & { kind: "ConsentDenied"; grantee: string };
+export type AllConsentsRevokedEvent = EventOrigin & ActedBy & { kind: "AllConsentsRevoked"; epoch: number };
+/** Every signature of the patient not submitted yet was cancelled (by `cancelSignatures` or `revokeAll`). */
+export type SignaturesCancelledEvent = EventOrigin &
+  ActedBy & {
+    kind: "SignaturesCancelled";
+    /** The patient's new signature epoch: the high 128 bits of every nonce from now on. */
+    signatureEpoch: number;
+  };
 export type DelegateSetEvent = EventOrigin & { kind: "DelegateSet"; delegate: string; expiresAt: number };
 export type DelegateRemovedEvent = EventOrigin & { kind: "DelegateRemoved"; delegate: string };
-export type EmergencyAccessSetEvent = EventOrigin & { kind: "EmergencyAccessSet"; allowed: boolean; by: string };
+export type EmergencyAccessSetEvent = EventOrigin & ActedBy & { kind: "EmergencyAccessSet"; allowed: boolean };
 export type EmergencyAccessOpenedEvent = EventOrigin & {
   kind: "EmergencyAccessOpened";
   provider: string;
@@ -64,7 +104,7 @@ export type EmergencyAccessOpenedEvent = EventOrigin & {
   expiresAt: number;
   reasonHash: string;
 };
-export type EmergencyAccessClosedEvent = EventOrigin & { kind: "EmergencyAccessClosed"; provider: string; by: string };
+export type EmergencyAccessClosedEvent = EventOrigin & ActedBy & { kind: "EmergencyAccessClosed"; provider: string };
 export type AccessRecordedEvent = EventOrigin &
   CategoryField & {
     kind: "AccessRecorded";
@@ -80,6 +120,7 @@ export type ConsentHistoryEvent =
   | ConsentRevokedEvent
   | ConsentDeniedEvent
   | AllConsentsRevokedEvent
+  | SignaturesCancelledEvent
   | DelegateSetEvent
   | DelegateRemovedEvent
   | EmergencyAccessSetEvent;
@@ -96,6 +137,7 @@ export const CONSENT_EVENT_KINDS = [
   "ConsentRevoked",
   "ConsentDenied",
   "AllConsentsRevoked",
+  "SignaturesCancelled",
   "DelegateSet",
   "DelegateRemoved",
   "EmergencyAccessSet",
@@ -116,6 +158,8 @@ export interface ConsentView {
   issuedAt: number;
   epoch: number;
   decision: Decision;
+  /** How many decisions were made on this key: the low half of its next signature nonce. */
+  sequence: number;
 }
 
 /** One stored consent rebuilt from the events: what `consentOf(patient, grantee, category)` should return. */
@@ -203,6 +247,10 @@ function actionCodes(mask: number): ActionCode[] {
 /** The typed event of one parsed log. */
 function toEvent(parsed: LogDescription, origin: EventOrigin): HistoryEvent | undefined {
   const a = parsed.args;
+  const acted = (signed = false): ActedBy => {
+    const by = getAddress(a.by);
+    return { by, actor: changeActor(origin.patient, by, signed) };
+  };
   switch (parsed.name) {
     case "ConsentGranted":
       return {
@@ -216,19 +264,30 @@ function toEvent(parsed: LogDescription, origin: EventOrigin): HistoryEvent | un
         actions: actionCodes(Number(a.actions)),
         notBefore: Number(a.notBefore),
         expiresAt: Number(a.expiresAt),
+        ...acted(Boolean(a.signed)),
+        signed: Boolean(a.signed),
       };
     case "ConsentRevoked":
-      return { ...origin, kind: "ConsentRevoked", grantee: getAddress(a.grantee), ...category(a.category) };
+      return {
+        ...origin,
+        kind: "ConsentRevoked",
+        grantee: getAddress(a.grantee),
+        ...category(a.category),
+        ...acted(Boolean(a.signed)),
+        signed: Boolean(a.signed),
+      };
     case "ConsentDenied":
-      return { ...origin, kind: "ConsentDenied", grantee: getAddress(a.grantee), ...category(a.category) };
+      return { ...origin, kind: "ConsentDenied", grantee: getAddress(a.grantee), ...category(a.category), ...acted() };
     case "AllConsentsRevoked":
-      return { ...origin, kind: "AllConsentsRevoked", epoch: Number(a.epoch) };
+      return { ...origin, kind: "AllConsentsRevoked", epoch: Number(a.epoch), ...acted() };
+    case "SignaturesCancelled":
+      return { ...origin, kind: "SignaturesCancelled", signatureEpoch: Number(a.signatureEpoch), ...acted() };
     case "DelegateSet":
       return { ...origin, kind: "DelegateSet", delegate: getAddress(a.delegate), expiresAt: Number(a.expiresAt) };
     case "DelegateRemoved":
       return { ...origin, kind: "DelegateRemoved", delegate: getAddress(a.delegate) };
     case "EmergencyAccessSet":
-      return { ...origin, kind: "EmergencyAccessSet", allowed: Boolean(a.allowed), by: getAddress(a.by) };
+      return { ...origin, kind: "EmergencyAccessSet", allowed: Boolean(a.allowed), ...acted() };
     case "EmergencyAccessOpened":
       return {
         ...origin,
@@ -239,7 +298,7 @@ function toEvent(parsed: LogDescription, origin: EventOrigin): HistoryEvent | un
         reasonHash: String(a.reasonHash),
       };
     case "EmergencyAccessClosed":
-      return { ...origin, kind: "EmergencyAccessClosed", provider: getAddress(a.provider), by: getAddress(a.by) };
+      return { ...origin, kind: "EmergencyAccessClosed", provider: getAddress(a.provider), ...acted() };
     case "AccessRecorded":
       return {
         ...origin,
@@ -361,14 +420,23 @@ export function consentStatus(consent: ConsentView, epoch: number, now: number):
 
 /**
  * The consents stored for a patient, replayed from a complete consent history (from the deployment block): the
- * latest write per (grantee key, category), with `revokeAll` epochs applied, and their status at time `now`.
- * Keys are the events' `grantee` (the address as given for permits, the provider id for denies), so each entry is
- * what `consentOf(patient, grantee, category)` returns for that exact key.
+ * latest write per (grantee key, category), with `revokeAll` epochs applied, each key's decision count (`sequence`),
+ * and their status at time `now`. Keys are the events' `grantee` (the address as given for permits, the provider id
+ * for denies), so each entry is what `consentOf(patient, grantee, category)` returns for that exact key.
+ *
+ * One thing no event shows: a signed revocation naming a rotated provider key whose consent was kept under the
+ * provider's id also moves on the sequence of the key as signed. A key that holds a consent of its own and was
+ * named so is then one behind here; `signatureNonce` on-chain is always exact.
  */
 export function replayConsents(events: readonly HistoryEvent[], now: number): CurrentConsent[] {
   let epoch = 0;
   const slots = new Map<string, { grantee: string; field: CategoryField; consent: ConsentView }>();
   const keyOf = (grantee: string, id: string) => `${grantee.toLowerCase()}:${id.toLowerCase()}`;
+  const write = (grantee: string, id: string, consent: Omit<ConsentView, "sequence">): void => {
+    const key = keyOf(grantee, id);
+    const sequence = (slots.get(key)?.consent.sequence ?? 0) + 1;
+    slots.set(key, { grantee, field: category(id), consent: { ...consent, sequence } });
+  };
   const ordered = [...events].sort((x, y) => x.blockNumber - y.blockNumber || x.logIndex - y.logIndex);
   for (const event of ordered) {
     switch (event.kind) {
@@ -376,38 +444,32 @@ export function replayConsents(events: readonly HistoryEvent[], now: number): Cu
         epoch = event.epoch;
         break;
       case "ConsentGranted":
-        slots.set(keyOf(event.grantee, event.category), {
-          grantee: event.grantee,
-          field: category(event.category),
-          consent: {
-            purposes: event.purposeMask,
-            actions: event.actionMask,
-            notBefore: event.notBefore,
-            expiresAt: event.expiresAt,
-            issuedAt: event.timestamp,
-            epoch,
-            decision: Decision.Permit,
-          },
+        write(event.grantee, event.category, {
+          purposes: event.purposeMask,
+          actions: event.actionMask,
+          notBefore: event.notBefore,
+          expiresAt: event.expiresAt,
+          issuedAt: event.timestamp,
+          epoch,
+          decision: Decision.Permit,
         });
         break;
       case "ConsentDenied":
-        slots.set(keyOf(event.grantee, event.category), {
-          grantee: event.grantee,
-          field: category(event.category),
-          consent: {
-            purposes: 0,
-            actions: 0,
-            notBefore: 0,
-            expiresAt: 0,
-            issuedAt: event.timestamp,
-            epoch: 0,
-            decision: Decision.Deny,
-          },
+        write(event.grantee, event.category, {
+          purposes: 0,
+          actions: 0,
+          notBefore: 0,
+          expiresAt: 0,
+          issuedAt: event.timestamp,
+          epoch: 0,
+          decision: Decision.Deny,
         });
         break;
       case "ConsentRevoked": {
         const slot = slots.get(keyOf(event.grantee, event.category));
-        if (slot) slot.consent = { ...slot.consent, decision: Decision.Revoked };
+        if (slot) {
+          slot.consent = { ...slot.consent, decision: Decision.Revoked, sequence: slot.consent.sequence + 1 };
+        }
         break;
       }
       default:

@@ -11,3 +11,5 @@ export * from "./fhir";
 export * from "./client";
 export * from "./deployment";
 export * from "./duration";
+// The history's own types win over the FHIR module's copies of them.
+export type { ChangeActor, SignaturesCancelledEvent } from "./history";

@@ -38,12 +38,18 @@ task("emergency:open", "Opens a 24-hour break-glass window on a patient's data (
 task("emergency:close", "Closes a provider's break-glass window on the patient's (--from) data")
   .addOptionalParam("from", FROM)
   .addOptionalParam("provider", "The provider whose window is closed (required)")
+  .addOptionalParam("patient", "The patient, when --from is a delegate acting for them (default: --from)")
   .setAction(
-    cliAction(async (args: { from?: string; provider?: string }, hre) => {
+    cliAction(async (args: { from?: string; provider?: string; patient?: string }, hre) => {
       const provider = parseAddress(args.provider, "provider");
+      const patient = args.patient?.trim() ? parseAddress(args.patient, "patient") : undefined;
       const { client, from } = await taskContext(hre, { from: args.from, sign: true });
-      const receipt = await client.closeEmergencyAccess(provider);
-      console.log(`Patient ${from} closed the break-glass access of ${provider}`);
+      const receipt = patient
+        ? await client.closeEmergencyAccessFor(patient, provider)
+        : await client.closeEmergencyAccess(provider);
+      const who = patient ? `Delegate ${from}, for patient ${patient},` : `Patient ${from}`;
+      console.log(`${who} closed the break-glass access of ${provider}`);
+      console.log(`  it cannot open another until break-glass is turned off and on again, or it is granted a consent`);
       console.log(`  ${formatReceipt(receipt)}`);
     }),
   );

@@ -7,6 +7,7 @@ import path from "node:path";
 import { task } from "hardhat/config";
 
 import { ConsentStatus, actionMask, purposeMask } from "../src/codes";
+import { splitSignatureNonce } from "../src/eip712";
 import {
   formatActions,
   formatConsent,
@@ -121,13 +122,40 @@ task("consent:deny", "Denies a grantee any access to a category of the patient's
     }),
   );
 
-task("consent:revoke-all", "Ends every permit the patient (--from) has given (denies stay)")
+const FOR_PATIENT = "The patient, when --from is a delegate acting for them (default: --from is the patient)";
+
+/** The patient a delegate acts for (`--patient`), or undefined when the signer is the patient. */
+function forPatient(value: string | undefined): string | undefined {
+  return value?.trim() ? parseAddress(value, "patient") : undefined;
+}
+
+task(
+  "consent:revoke-all",
+  "Ends every permit the patient has given and cancels their unsubmitted signatures (denies stay)",
+)
   .addOptionalParam("from", FROM)
+  .addOptionalParam("patient", FOR_PATIENT)
   .setAction(
-    cliAction(async (args: { from?: string }, hre) => {
+    cliAction(async (args: { from?: string; patient?: string }, hre) => {
+      const patient = forPatient(args.patient);
       const { client, from } = await taskContext(hre, { from: args.from, sign: true });
-      const receipt = await client.revokeAll();
-      console.log(`Patient ${from} revoked every permit given so far`);
+      const receipt = patient ? await client.revokeAllFor(patient) : await client.revokeAll();
+      const who = patient ? `Delegate ${from} revoked, for patient ${patient},` : `Patient ${from} revoked`;
+      console.log(`${who} every permit given so far, and cancelled every signature not submitted yet`);
+      console.log(`  ${formatReceipt(receipt)}`);
+    }),
+  );
+
+task("consent:cancel-signatures", "Cancels every signature of the patient not submitted yet (consents stay)")
+  .addOptionalParam("from", FROM)
+  .addOptionalParam("patient", FOR_PATIENT)
+  .setAction(
+    cliAction(async (args: { from?: string; patient?: string }, hre) => {
+      const patient = forPatient(args.patient);
+      const { client, from } = await taskContext(hre, { from: args.from, sign: true });
+      const receipt = patient ? await client.cancelSignaturesFor(patient) : await client.cancelSignatures();
+      const who = patient ? `Delegate ${from} cancelled, for patient ${patient},` : `Patient ${from} cancelled`;
+      console.log(`${who} every signature not submitted yet`);
       console.log(`  ${formatReceipt(receipt)}`);
     }),
   );
@@ -191,26 +219,78 @@ withGrantOptions(task("consent:sign", "Signs a grant (EIP-712) as the patient (-
         `Patient ${from} signed a grant to ${params.grantee}: ${formatActions(signed.request.actions)} on ` +
           `${params.category} for ${formatPurposes(signed.request.purposes)} until ${formatTime(params.expiresAt)}`,
       );
-      console.log(`  nonce ${signed.nonce}, submit before ${formatTime(deadline)}; written to ${out}`);
+      const { signatureEpoch, sequence } = splitSignatureNonce(signed.nonce);
+      console.log(
+        `  nonce of this grantee and category: sequence ${sequence}, signature epoch ${signatureEpoch} ` +
+          `(signatures for other grantees or categories land in any order)`,
+      );
+      console.log(`  submit before ${formatTime(deadline)}; written to ${out}`);
     }),
   );
 
-task("consent:submit", "Submits a signed grant (from consent:sign) as a relayer (--from)")
+interface SignRevokeArgs extends KeyArgs {
+  deadline?: string;
+  out?: string;
+}
+
+task("consent:sign-revoke", "Signs a revocation of a permit (EIP-712) as the patient (--from) for a relayer")
   .addOptionalParam("from", FROM)
-  .addOptionalParam("file", "The signed grant JSON file (required)")
+  .addOptionalParam("grantee", "The grantee whose permit is withdrawn (required)")
+  .addOptionalParam("category", `${CATEGORY} (required)`)
+  .addOptionalParam("deadline", `How long the signature can be submitted, e.g. "1h", "7d"`, "1d")
+  .addOptionalParam("out", "The JSON file to write the signed revocation to (required)")
+  .setAction(
+    cliAction(async (args: SignRevokeArgs, hre) => {
+      const out = path.resolve(required(args.out, "out", "give the JSON file to write, e.g. signed-revoke.json"));
+      const grantee = parseAddress(args.grantee, "grantee");
+      const category = parseCategory(args.category);
+      const { client, from, now } = await taskContext(hre, { from: args.from, sign: true });
+      const deadline = now + parseDurationOption(args.deadline ?? "1d", "deadline");
+      const signed = await client.signRevoke({ grantee, category }, { deadline });
+      fs.writeFileSync(out, `${JSON.stringify(signed, null, 2)}\n`);
+      console.log(`Patient ${from} signed a revocation of the permit of ${signed.request.grantee} for ${category}`);
+      console.log(`  submit before ${formatTime(deadline)}; written to ${out}`);
+    }),
+  );
+
+task(
+  "consent:submit",
+  "Submits a signed grant or revocation (from consent:sign or consent:sign-revoke) as a relayer (--from)",
+)
+  .addOptionalParam("from", FROM)
+  .addOptionalParam("file", "The signed grant or revocation JSON file (required)")
   .setAction(
     cliAction(async (args: { from?: string; file?: string }, hre) => {
-      const file = required(args.file, "file", "give the signed grant JSON file written by consent:sign");
+      const file = required(args.file, "file", "give the JSON file written by consent:sign or consent:sign-revoke");
       const text = readText(file);
       const { client, from } = await taskContext(hre, { from: args.from, sign: true });
-      const { parseSignedGrant } = await import("../src/client");
+      const { parseSignedGrant, parseSignedRevoke } = await import("../src/client");
+      // The SDK checks the chain, the registry, the deadline, the key's nonce and the signer before sending.
+      if (isRevocation(text)) {
+        const signed = parseSignedRevoke(text);
+        const receipt = await client.submitSignedRevoke(signed);
+        const { patient, grantee } = signed.request;
+        console.log(`Relayer ${from} submitted the revocation of ${patient}'s permit to ${grantee}`);
+        console.log(`  ${formatReceipt(receipt)}`);
+        return;
+      }
       const signed = parseSignedGrant(text);
-      // The SDK checks the chain, the registry, the deadline, the nonce and the signer before sending.
       const receipt = await client.submitSignedGrant(signed);
       console.log(`Relayer ${from} submitted the grant of ${signed.request.patient} to ${signed.request.grantee}`);
       console.log(`  ${formatReceipt(receipt)}`);
     }),
   );
+
+/** Whether a signed file is a revocation: its request has no purposes (a grant's always has). */
+function isRevocation(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    const request = (value as { request?: unknown } | null)?.request;
+    return typeof request === "object" && request !== null && !("purposes" in request);
+  } catch {
+    return false; // reported by the parser
+  }
+}
 
 function readText(file: string): string {
   try {

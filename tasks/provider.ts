@@ -1,5 +1,6 @@
 /**
- * provider:* tasks: a registrar registers and suspends providers in the provider registry.
+ * provider:* tasks: a registrar registers and suspends providers in the provider registry; a provider rotates its
+ * key in two steps (the current key proposes, the new key accepts).
  */
 import { task } from "hardhat/config";
 
@@ -74,5 +75,55 @@ task("provider:suspend", "Suspends a provider: its consents authorise nothing un
       const receipt = await client.suspendProvider(provider, reason);
       console.log(`Registrar ${from} suspended provider ${provider}`);
       console.log(`  ${formatReceipt(receipt)}`);
+    }),
+  );
+
+task("provider:rotate-key", "Proposes a new key for the provider (--from, its current key): step 1 of 2")
+  .addOptionalParam("from", "The provider's current key: an index into the network's accounts or an address")
+  .addOptionalParam("newKey", "The fresh address proposed; it completes the rotation with provider:accept-key")
+  .addFlag("withdraw", "Withdraw the pending proposal instead")
+  .setAction(
+    cliAction(async (args: { from?: string; newKey?: string; withdraw: boolean }, hre) => {
+      if (args.withdraw && args.newKey?.trim()) throw new UserError("Give either --new-key or --withdraw, not both");
+      const newKey = args.withdraw ? undefined : parseAddress(args.newKey, "new-key");
+      const { client, from } = await taskContext(hre, { from: args.from, sign: true });
+      const receipt = newKey ? await client.rotateKey(newKey) : await client.withdrawKeyRotation();
+      if (newKey) {
+        console.log(`Provider ${from} proposed ${newKey} as its next key`);
+        console.log(
+          `  nothing changes until ${newKey} accepts: npx hardhat provider:accept-key --from <it> --provider ${from}`,
+        );
+      } else {
+        console.log(`Provider ${from} withdrew its key rotation proposal`);
+      }
+      console.log(`  ${formatReceipt(receipt)}`);
+    }),
+  );
+
+task("provider:accept-key", "Accepts a proposed key rotation, as the proposed key (--from): step 2 of 2")
+  .addOptionalParam("from", "The proposed key: an index into the network's accounts or an address")
+  .addOptionalParam("provider", "The provider's stable id or any of its keys (required)")
+  .setAction(
+    cliAction(async (args: { from?: string; provider?: string }, hre) => {
+      const provider = parseAddress(args.provider, "provider");
+      const { client, from } = await taskContext(hre, { from: args.from, sign: true });
+      const receipt = await client.acceptKey(provider);
+      const keys = await client.providerKeys(provider);
+      console.log(`${from} is now the key of provider ${keys.id}; ${keys.keys.at(-2)} is retired for good`);
+      console.log(`  ${formatReceipt(receipt)}`);
+    }),
+  );
+
+task("provider:keys", "Prints a provider's stable id, current key, former keys and pending proposal")
+  .addOptionalParam("provider", "The provider's stable id or any of its keys (required)")
+  .setAction(
+    cliAction(async (args: { provider?: string }, hre) => {
+      const provider = parseAddress(args.provider, "provider");
+      const { client } = await taskContext(hre, { sign: false });
+      const keys = await client.providerKeys(provider);
+      console.log(`provider id ${keys.id}`);
+      console.log(`  current key  ${keys.current}`);
+      console.log(`  every key    ${keys.keys.join(", ")}`);
+      console.log(`  proposed key ${keys.proposed ?? "-"}`);
     }),
   );

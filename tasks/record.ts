@@ -1,11 +1,12 @@
 /**
  * record:* tasks: anchor the fingerprint of a file (hashed locally: the file never leaves the machine), verify a
- * copy, and anchor a folder as one Merkle batch with a proof per file.
+ * copy, anchor a folder as one Merkle batch with a proof per file (providers only), and retract one item of a batch
+ * (the patient or a delegate).
  */
 import fs from "node:fs";
 import path from "node:path";
 import { task } from "hardhat/config";
-import { getAddress } from "ethers";
+import { getAddress, isHexString } from "ethers";
 
 import { RecordStatus } from "../src/codes";
 import { formatReceipt, formatTime } from "../scripts/lib/format";
@@ -101,7 +102,10 @@ export interface BatchProofsFile {
   items: { file: string; patient: string; category: string; contentHash: string; proof: string[] }[];
 }
 
-task("record:batch", "Anchors every file of a folder for a patient and category as one Merkle batch")
+task(
+  "record:batch",
+  "Anchors every file of a folder for a patient and category as one Merkle batch (a provider, --from)",
+)
   .addOptionalParam("from", FROM)
   .addOptionalParam("dir", "The folder (its files, not sub-folders; hidden files skipped) (required)")
   .addOptionalParam("patient", "The patient (default: the --from account)")
@@ -155,5 +159,69 @@ task("record:batch", "Anchors every file of a folder for a patient and category 
       console.log(`  root     ${batch.root}`);
       console.log(`  ${formatReceipt(batch.receipt)}`);
       console.log(`Proofs written to ${out}`);
+    }),
+  );
+
+interface RetractItemArgs {
+  from?: string;
+  proofs?: string;
+  item?: string;
+  batchId?: string;
+  patient?: string;
+  category?: string;
+  contentHash?: string;
+  reason?: string;
+}
+
+/** The batch id and item named by the options: a proofs file and a file name in it, or the four values. */
+function batchItemOf(args: RetractItemArgs): {
+  batchId: bigint;
+  item: { patient: string; category: string; contentHash: string };
+} {
+  if (args.proofs?.trim()) {
+    const file = path.resolve(args.proofs.trim());
+    const name = required(args.item, "item", "give the file name of the item in the proofs file");
+    let proofs: BatchProofsFile;
+    try {
+      proofs = JSON.parse(new TextDecoder().decode(readFile(file))) as BatchProofsFile;
+    } catch (error) {
+      if (error instanceof UserError) throw error;
+      throw new UserError(`${file} is not a proofs file written by record:batch (not JSON)`);
+    }
+    const found = Array.isArray(proofs.items) ? proofs.items.find((entry) => entry.file === name) : undefined;
+    if (!found) throw new UserError(`${file} has no item for the file "${name}"`);
+    return {
+      batchId: BigInt(proofs.batchId),
+      item: { patient: found.patient, category: found.category, contentHash: found.contentHash },
+    };
+  }
+  const batchText = required(args.batchId, "batch-id", "give the batch id, or --proofs and --item");
+  if (!/^\d+$/.test(batchText)) throw new UserError(`--batch-id must be a decimal number, got "${batchText}"`);
+  const contentHash = required(args.contentHash, "content-hash", "give the item's SHA-256 (0x + 64 hex digits)");
+  if (!isHexString(contentHash, 32)) throw new UserError(`--content-hash must be a bytes32, got "${contentHash}"`);
+  return {
+    batchId: BigInt(batchText),
+    item: { patient: parseAddress(args.patient, "patient"), category: parseCategory(args.category), contentHash },
+  };
+}
+
+task("record:retract-batch-item", "Retracts one item of a batch, as its patient or a live delegate (--from)")
+  .addOptionalParam("from", FROM)
+  .addOptionalParam("proofs", "The proofs file written by record:batch (or give --batch-id and the item's values)")
+  .addOptionalParam("item", "With --proofs: the file name of the item")
+  .addOptionalParam("batchId", "The batch id (without --proofs)")
+  .addOptionalParam("patient", "The patient the item names (without --proofs)")
+  .addOptionalParam("category", "The item's category code or id (without --proofs)")
+  .addOptionalParam("contentHash", "The item's SHA-256 (without --proofs)")
+  .addOptionalParam("reason", "Why; only its hash goes on-chain (required)")
+  .setAction(
+    cliAction(async (args: RetractItemArgs, hre) => {
+      const { batchId, item } = batchItemOf(args);
+      const reason = required(args.reason, "reason", "say why the item is retracted (only its hash is sent)");
+      const { client, from } = await taskContext(hre, { from: args.from, sign: true });
+      const receipt = await client.retractBatchItem(batchId, item, reason);
+      console.log(`${from} retracted the item ${item.contentHash} of patient ${item.patient} from batch ${batchId}`);
+      console.log(`  it no longer verifies; the batch's other items are unchanged`);
+      console.log(`  ${formatReceipt(receipt)}`);
     }),
   );

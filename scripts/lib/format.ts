@@ -56,30 +56,42 @@ export function formatEvent(event: HistoryEvent): string {
   return `${when} ${event.kind.padEnd(21)} ${describeEvent(event)}`;
 }
 
+/** " by 0x… (delegate)": who sent a change, and in which role. */
+function actedBy(event: { by: string; actor: string }): string {
+  return ` by ${event.by} (${event.actor})`;
+}
+
 function describeEvent(event: HistoryEvent): string {
   switch (event.kind) {
     case "ConsentGranted": {
       const from = event.notBefore > event.timestamp ? ` from ${formatTime(event.notBefore)}` : "";
       return (
         `${event.grantee} ${formatCategory(event.category, event.categoryCode)}: ${event.actions.join(",")} for ` +
-        `${event.purposes.join(",")}${from} until ${formatTime(event.expiresAt)}`
+        `${event.purposes.join(",")}${from} until ${formatTime(event.expiresAt)}${actedBy(event)}` +
+        `${event.signed && event.actor === "patient" ? ", signed" : ""}`
       );
     }
     case "ConsentRevoked":
+      return (
+        `${event.grantee} ${formatCategory(event.category, event.categoryCode)}${actedBy(event)}` +
+        `${event.signed && event.actor === "patient" ? ", signed" : ""}`
+      );
     case "ConsentDenied":
-      return `${event.grantee} ${formatCategory(event.category, event.categoryCode)}`;
+      return `${event.grantee} ${formatCategory(event.category, event.categoryCode)}${actedBy(event)}`;
     case "AllConsentsRevoked":
-      return `every permit so far (now epoch ${event.epoch})`;
+      return `every permit so far (now epoch ${event.epoch})${actedBy(event)}`;
+    case "SignaturesCancelled":
+      return `every unsubmitted signature (now signature epoch ${event.signatureEpoch})${actedBy(event)}`;
     case "DelegateSet":
       return `${event.delegate} until ${formatTime(event.expiresAt)}`;
     case "DelegateRemoved":
       return event.delegate;
     case "EmergencyAccessSet":
-      return `${event.allowed ? "allowed" : "refused"} by ${event.by}`;
+      return `${event.allowed ? "allowed" : "refused"}${actedBy(event)}`;
     case "EmergencyAccessOpened":
       return `${event.provider} until ${formatTime(event.expiresAt)} (reason hash ${event.reasonHash.slice(0, 10)}...)`;
     case "EmergencyAccessClosed":
-      return `${event.provider} by ${event.by}`;
+      return `${event.provider}${actedBy(event)}`;
     case "AccessRecorded": {
       const record = /^0x0+$/.test(event.recordId) ? "" : ` record ${event.recordId}`;
       return `${event.grantee} ${event.action} ${formatCategory(event.category, event.categoryCode)} for ${event.purpose}${record}`;
