@@ -125,13 +125,14 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Multicall {
 
     /// @inheritdoc IConsentRegistry
     function grantWithSig(GrantRequest calldata request, uint256 deadline, bytes calldata signature) external {
-        _checkSignature(request.patient, _grantHash(request, deadline), deadline, signature);
         // A signature may have been made before a deny: it must neither lift it nor store a permit that a later
-        // lifting of the deny would bring back to life.
+        // lifting of the deny would bring back to life. Checked first, so the refusal names the deny even when the
+        // deny also moved the key's nonce on.
         (address key, ProviderStatus status, ) = providerRegistry.resolve(request.grantee);
         if (_denied(request.patient, request.grantee, key, status, request.category)) {
             revert DenyInForce(request.patient, request.grantee, request.category);
         }
+        _checkSignature(request.patient, _grantHash(request, deadline), deadline, signature);
         _grant(
             request.patient,
             request.grantee,
@@ -146,13 +147,13 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Multicall {
 
     /// @inheritdoc IConsentRegistry
     function revoke(address grantee, bytes32 category) external {
-        _revoke(msg.sender, grantee, category, false);
+        _revoke(msg.sender, grantee, category);
     }
 
     /// @inheritdoc IConsentRegistry
     function revokeFor(address patient, address grantee, bytes32 category) external {
         _checkDelegateFor(patient, grantee);
-        _revoke(patient, grantee, category, false);
+        _revoke(patient, grantee, category);
     }
 
     /// @inheritdoc IConsentRegistry
@@ -173,10 +174,14 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Multicall {
                 deadline
             )
         );
+        (address key, Consent storage consent) = _revocableConsent(patient, grantee, category);
+        // A signature withdraws permits only: lifting a deny takes a transaction from the patient or a delegate.
+        if (consent.decision == Decision.Deny) revert DenyInForce(patient, grantee, category);
         _checkSignature(patient, structHash, deadline, signature);
+        _markRevoked(patient, key, category, consent, true);
         // The nonce belongs to the key as signed: when the consent revoked is kept under the provider's id, the
         // signature is still used up.
-        if (_revoke(patient, grantee, category, true) != grantee) ++_consents[patient][grantee][category].sequence;
+        if (key != grantee) ++_consents[patient][grantee][category].sequence;
     }
 
     /// @inheritdoc IConsentRegistry
@@ -424,13 +429,6 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Multicall {
     }
 
     /**
-     * @dev Every revocation (own, delegated, signed) ends here. The consent is looked up under `grantee` first,
-     * which is its key unless `grantee` is a rotated provider key; only then is the provider registry asked.
-     * The consent's fields stay, marked Revoked, so `consentOf` still shows what was withdrawn. A signed revocation
-     * (`signed`) withdraws permits only.
-     * @return key the key the revoked consent was kept under
-     */
-    /**
      * @notice Writes a whole consent, issued now, in one SSTORE.
      * @dev Solidity writes a packed struct literal field by field once the slot's old value was read (for the
      * sequence): eight SSTOREs where one does. The layout is the one documented on {IConsentRegistry-Consent}; the
@@ -454,15 +452,14 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Multicall {
         Decision decision,
         uint32 sequence
     ) private {
-        uint256 packed =
-            uint256(purposes) |
-                (uint256(actions) << 32) |
-                (uint256(notBefore) << 40) |
-                (uint256(expiresAt) << 80) |
-                (uint256(uint40(block.timestamp)) << 120) |
-                (uint256(epoch) << 160) |
-                (uint256(decision) << 192) |
-                (uint256(sequence) << 200);
+        uint256 packed = uint256(purposes) |
+            (uint256(actions) << 32) |
+            (uint256(notBefore) << 40) |
+            (uint256(expiresAt) << 80) |
+            (uint256(uint40(block.timestamp)) << 120) |
+            (uint256(epoch) << 160) |
+            (uint256(decision) << 192) |
+            (uint256(sequence) << 200);
         // One SSTORE of the packed word; the layout is the struct's, so every Solidity read of it stays right.
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
@@ -470,15 +467,42 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Multicall {
         }
     }
 
-    function _revoke(address patient, address grantee, bytes32 category, bool signed) private returns (address key) {
+    /// @dev A revocation sent by the patient or a delegate, of a permit or a deny.
+    function _revoke(address patient, address grantee, bytes32 category) private {
+        (address key, Consent storage consent) = _revocableConsent(patient, grantee, category);
+        _markRevoked(patient, key, category, consent, false);
+    }
+
+    /**
+     * @dev The consent a revocation of (`patient`, `grantee`, `category`) withdraws: looked up under `grantee` first,
+     * which is its key unless `grantee` is a rotated provider key; only then is the provider registry asked.
+     * Reverts with {NothingToRevoke} when there is neither a permit nor a deny.
+     */
+    function _revocableConsent(
+        address patient,
+        address grantee,
+        bytes32 category
+    ) private view returns (address key, Consent storage consent) {
         key = grantee;
-        Consent storage consent = _consents[patient][key][category];
+        consent = _consents[patient][key][category];
         if (!_revocable(consent.decision)) {
             key = _keyOf(grantee);
             consent = _consents[patient][key][category];
             if (key == grantee || !_revocable(consent.decision)) revert NothingToRevoke(patient, grantee, category);
         }
-        if (signed && consent.decision == Decision.Deny) revert DenyInForce(patient, grantee, category);
+    }
+
+    /**
+     * @dev Every revocation (own, delegated, signed) ends here. The consent's fields stay, marked Revoked, so
+     * `consentOf` still shows what was withdrawn; the key's sequence moves on.
+     */
+    function _markRevoked(
+        address patient,
+        address key,
+        bytes32 category,
+        Consent storage consent,
+        bool signed
+    ) private {
         consent.decision = Decision.Revoked;
         ++consent.sequence;
         emit ConsentRevoked(patient, key, category, msg.sender, signed);

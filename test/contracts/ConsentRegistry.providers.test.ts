@@ -14,7 +14,7 @@ import {
   Purpose,
   purposeMask,
 } from "../../src/codes";
-import { DAY, deployWithProviders } from "../helpers/fixtures";
+import { DAY, deployWithProviders, rotateKey } from "../helpers/fixtures";
 
 const LAB = categoryId("laboratory");
 const IMAGING = categoryId("imaging");
@@ -129,7 +129,7 @@ describe("ConsentRegistry with the provider registry", function () {
       const fixture = await loadFixture(deployScenario);
       const { consents, providers, patient, clinic, newKey } = fixture;
       await grant(fixture, clinic.address, LAB);
-      await providers.connect(clinic).rotateKey(newKey.address);
+      await rotateKey(providers, clinic, newKey);
       expect(await consents.isAuthorized(patient.address, newKey.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
         .true;
       expect(await consents.isAuthorized(patient.address, clinic.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
@@ -146,8 +146,8 @@ describe("ConsentRegistry with the provider registry", function () {
       const fixture = await loadFixture(deployScenario);
       const { consents, providers, patient, clinic, newKey, newerKey } = fixture;
       await grant(fixture, clinic.address, ANY_CATEGORY);
-      await providers.connect(clinic).rotateKey(newKey.address);
-      await providers.connect(newKey).rotateKey(newerKey.address);
+      await rotateKey(providers, clinic, newKey);
+      await rotateKey(providers, newKey, newerKey);
       expect(await consents.isAuthorized(patient.address, newerKey.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
         .true;
       expect(await consents.isAuthorized(patient.address, newKey.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
@@ -159,21 +159,31 @@ describe("ConsentRegistry with the provider registry", function () {
     it("should let a grant given to the new key directly authorise it while it is current", async function () {
       const fixture = await loadFixture(deployScenario);
       const { consents, providers, patient, clinic, newKey, newerKey } = fixture;
-      await providers.connect(clinic).rotateKey(newKey.address);
+      await rotateKey(providers, clinic, newKey);
       await expect(
         consents
           .connect(patient)
           .grant(newKey.address, LAB, TREAT_ACCESS.purposes, TREAT_ACCESS.actions, 0, (await time.latest()) + DAY),
       )
         .to.emit(consents, "ConsentGranted")
-        .withArgs(patient.address, newKey.address, LAB, TREAT_ACCESS.purposes, TREAT_ACCESS.actions, anyUint, anyUint);
+        .withArgs(
+          patient.address,
+          newKey.address,
+          LAB,
+          TREAT_ACCESS.purposes,
+          TREAT_ACCESS.actions,
+          anyUint,
+          anyUint,
+          patient.address,
+          false,
+        );
       expect(await consents.isAuthorized(patient.address, newKey.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
         .true;
       // Not a consent to the provider's other keys: it is kept under the key as given.
       expect(await consents.isAuthorized(patient.address, clinic.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
         .false;
 
-      await providers.connect(newKey).rotateKey(newerKey.address);
+      await rotateKey(providers, newKey, newerKey);
       expect(await consents.isAuthorized(patient.address, newKey.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
         .false;
       expect(await consents.isAuthorized(patient.address, newerKey.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
@@ -183,12 +193,12 @@ describe("ConsentRegistry with the provider registry", function () {
     it("should store a deny given via the new key under the id, and apply it to every key", async function () {
       const fixture = await loadFixture(deployScenario);
       const { consents, providers, patient, clinic, newKey, newerKey } = fixture;
-      await providers.connect(clinic).rotateKey(newKey.address);
+      await rotateKey(providers, clinic, newKey);
       await grant(fixture, clinic.address, LAB);
       await grant(fixture, newKey.address, LAB);
       await expect(consents.connect(patient).deny(newKey.address, LAB))
         .to.emit(consents, "ConsentDenied")
-        .withArgs(patient.address, clinic.address, LAB);
+        .withArgs(patient.address, clinic.address, LAB, patient.address);
 
       const [stored, status] = await consents.consentOf(patient.address, clinic.address, LAB);
       expect(stored.decision).to.equal(Decision.Deny);
@@ -196,7 +206,7 @@ describe("ConsentRegistry with the provider registry", function () {
       // The deny beats both the permit under the id and the one under the key as given.
       expect(await consents.isAuthorized(patient.address, newKey.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
         .false;
-      await providers.connect(newKey).rotateKey(newerKey.address);
+      await rotateKey(providers, newKey, newerKey);
       expect(await consents.isAuthorized(patient.address, newerKey.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
         .false;
     });
@@ -204,7 +214,7 @@ describe("ConsentRegistry with the provider registry", function () {
     it("should let a deny for ANY_CATEGORY given via the new key beat a permit given to that key", async function () {
       const fixture = await loadFixture(deployScenario);
       const { consents, providers, patient, clinic, newKey } = fixture;
-      await providers.connect(clinic).rotateKey(newKey.address);
+      await rotateKey(providers, clinic, newKey);
       await grant(fixture, newKey.address, LAB);
       await consents.connect(patient).deny(newKey.address, ANY_CATEGORY);
       expect(await consents.isAuthorized(patient.address, newKey.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
@@ -215,7 +225,7 @@ describe("ConsentRegistry with the provider registry", function () {
       const fixture = await loadFixture(deployScenario);
       const { consents, providers, patient, clinic, newKey } = fixture;
       await consents.connect(patient).deny(clinic.address, LAB);
-      await providers.connect(clinic).rotateKey(newKey.address);
+      await rotateKey(providers, clinic, newKey);
       await grant(fixture, newKey.address, ANY_CATEGORY);
       expect(await consents.isAuthorized(patient.address, newKey.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
         .false;
@@ -229,8 +239,8 @@ describe("ConsentRegistry with the provider registry", function () {
       await grant(fixture, clinic.address, ANY_CATEGORY);
       await expect(consents.connect(patient).deny(newKey.address, LAB))
         .to.emit(consents, "ConsentDenied")
-        .withArgs(patient.address, newKey.address, LAB);
-      await providers.connect(clinic).rotateKey(newKey.address);
+        .withArgs(patient.address, newKey.address, LAB, patient.address);
+      await rotateKey(providers, clinic, newKey);
       expect(await consents.isAuthorized(patient.address, newKey.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
         .false;
       expect(await consents.isAuthorized(patient.address, newKey.address, IMAGING, Purpose.TREAT, Action.ACCESS)).to.be
@@ -242,7 +252,7 @@ describe("ConsentRegistry with the provider registry", function () {
         const fixture = await loadFixture(deployScenario);
         const { consents, providers, patient, clinic, newKey } = fixture;
         await grant(fixture, clinic.address, LAB);
-        await providers.connect(clinic).rotateKey(newKey.address);
+        await rotateKey(providers, clinic, newKey);
         const [viaNewKey, status] = await consents.consentOf(patient.address, newKey.address, LAB);
         const [underId] = await consents.consentOf(patient.address, clinic.address, LAB);
         expect(status).to.equal(ConsentStatus.Active);
@@ -254,7 +264,7 @@ describe("ConsentRegistry with the provider registry", function () {
         const fixture = await loadFixture(deployScenario);
         const { consents, providers, patient, clinic, newKey } = fixture;
         await grant(fixture, clinic.address, LAB);
-        await providers.connect(clinic).rotateKey(newKey.address);
+        await rotateKey(providers, clinic, newKey);
         await grant(fixture, newKey.address, LAB, {
           purposes: purposeMask(Purpose.HRESCH),
           actions: actionMask(Action.USE),
@@ -276,7 +286,7 @@ describe("ConsentRegistry with the provider registry", function () {
       it("should report None when neither the key nor the id has a consent", async function () {
         const fixture = await loadFixture(deployScenario);
         const { consents, providers, patient, clinic, newKey } = fixture;
-        await providers.connect(clinic).rotateKey(newKey.address);
+        await rotateKey(providers, clinic, newKey);
         const [consent, status] = await consents.consentOf(patient.address, newKey.address, LAB);
         expect(status).to.equal(ConsentStatus.None);
         expect(consent.decision).to.equal(Decision.None);
@@ -288,10 +298,10 @@ describe("ConsentRegistry with the provider registry", function () {
         const fixture = await loadFixture(deployScenario);
         const { consents, providers, patient, clinic, newKey } = fixture;
         await grant(fixture, clinic.address, LAB);
-        await providers.connect(clinic).rotateKey(newKey.address);
+        await rotateKey(providers, clinic, newKey);
         await expect(consents.connect(patient).revoke(newKey.address, LAB))
           .to.emit(consents, "ConsentRevoked")
-          .withArgs(patient.address, clinic.address, LAB);
+          .withArgs(patient.address, clinic.address, LAB, patient.address, false);
         expect(await consents.isAuthorized(patient.address, newKey.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
           .false;
         expect((await consents.consentOf(patient.address, clinic.address, LAB)).status).to.equal(ConsentStatus.Revoked);
@@ -300,11 +310,11 @@ describe("ConsentRegistry with the provider registry", function () {
       it("should revoke, via the new key, a deny kept under the id (by a delegate too)", async function () {
         const fixture = await loadFixture(deployScenario);
         const { consents, providers, patient, delegate, clinic, newKey } = fixture;
-        await providers.connect(clinic).rotateKey(newKey.address);
+        await rotateKey(providers, clinic, newKey);
         await consents.connect(patient).deny(newKey.address, IMAGING);
         await expect(consents.connect(delegate).revokeFor(patient.address, newKey.address, IMAGING))
           .to.emit(consents, "ConsentRevoked")
-          .withArgs(patient.address, clinic.address, IMAGING);
+          .withArgs(patient.address, clinic.address, IMAGING, delegate.address, false);
         expect((await consents.consentOf(patient.address, clinic.address, IMAGING)).status).to.equal(
           ConsentStatus.Revoked,
         );
@@ -314,11 +324,11 @@ describe("ConsentRegistry with the provider registry", function () {
         const fixture = await loadFixture(deployScenario);
         const { consents, providers, patient, clinic, newKey } = fixture;
         await grant(fixture, clinic.address, LAB);
-        await providers.connect(clinic).rotateKey(newKey.address);
+        await rotateKey(providers, clinic, newKey);
         await grant(fixture, newKey.address, LAB);
         await expect(consents.connect(patient).revoke(newKey.address, LAB))
           .to.emit(consents, "ConsentRevoked")
-          .withArgs(patient.address, newKey.address, LAB);
+          .withArgs(patient.address, newKey.address, LAB, patient.address, false);
         expect((await consents.consentOf(patient.address, clinic.address, LAB)).status).to.equal(ConsentStatus.Active);
         expect(await consents.isAuthorized(patient.address, newKey.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
           .true;
@@ -328,7 +338,7 @@ describe("ConsentRegistry with the provider registry", function () {
         const fixture = await loadFixture(deployScenario);
         const { consents, providers, patient, clinic, newKey } = fixture;
         await grant(fixture, clinic.address, LAB);
-        await providers.connect(clinic).rotateKey(newKey.address);
+        await rotateKey(providers, clinic, newKey);
         await expect(consents.connect(patient).revoke(newKey.address, IMAGING))
           .to.be.revertedWithCustomError(consents, "NothingToRevoke")
           .withArgs(patient.address, newKey.address, IMAGING);
@@ -350,7 +360,7 @@ describe("ConsentRegistry with the provider registry", function () {
     it("should carry an open break-glass window over to the new key", async function () {
       const { consents, providers, patient, emergencyDoctor, newKey, expiresAt } =
         await loadFixture(deployWithEmergencyOpen);
-      await providers.connect(emergencyDoctor).rotateKey(newKey.address);
+      await rotateKey(providers, emergencyDoctor, newKey);
       expect(await consents.emergencyAccessExpiry(patient.address, newKey.address)).to.equal(expiresAt);
       expect(await consents.isAuthorized(patient.address, newKey.address, LAB, Purpose.ETREAT, Action.ACCESS)).to.be
         .true;
@@ -365,7 +375,7 @@ describe("ConsentRegistry with the provider registry", function () {
 
     it("should key a window opened by the new key by the id, and refuse it when the id was denied", async function () {
       const { consents, providers, patient, emergencyDoctor, newKey } = await loadFixture(deployScenario);
-      await providers.connect(emergencyDoctor).rotateKey(newKey.address);
+      await rotateKey(providers, emergencyDoctor, newKey);
       await expect(consents.connect(newKey).emergencyAccess(patient.address, REASON))
         .to.emit(consents, "EmergencyAccessOpened")
         .withArgs(patient.address, emergencyDoctor.address, anyUint, anyUint, REASON);
@@ -379,7 +389,7 @@ describe("ConsentRegistry with the provider registry", function () {
 
     it("should refuse break-glass access to the retired key", async function () {
       const { consents, providers, patient, emergencyDoctor, newKey } = await loadFixture(deployScenario);
-      await providers.connect(emergencyDoctor).rotateKey(newKey.address);
+      await rotateKey(providers, emergencyDoctor, newKey);
       await expect(consents.connect(emergencyDoctor).emergencyAccess(patient.address, REASON))
         .to.be.revertedWithCustomError(consents, "NotEmergencyProvider")
         .withArgs(emergencyDoctor.address);
@@ -442,9 +452,12 @@ describe("ConsentRegistry with the provider registry", function () {
       it("should authorise ETREAT/ACCESS on any category during the window, and nothing else", async function () {
         const { consents, patient, emergencyDoctor } = await loadFixture(deployWithEmergencyOpen);
         const doc = emergencyDoctor.address;
-        for (const category of [LAB, IMAGING, MENTAL, ANY_CATEGORY, ethers.id("record:any")]) {
+        for (const category of [LAB, IMAGING, MENTAL, ethers.id("record:any")]) {
           expect(await consents.isAuthorized(patient.address, doc, category, Purpose.ETREAT, Action.ACCESS)).to.be.true;
         }
+        // ANY_CATEGORY is a scope of consents, never the category of data: not even break-glass opens it.
+        expect(await consents.isAuthorized(patient.address, doc, ANY_CATEGORY, Purpose.ETREAT, Action.ACCESS)).to.be
+          .false;
         for (const purpose of PURPOSES) {
           for (const action of ACTIONS) {
             const expected = purpose === Purpose.ETREAT && action === Action.ACCESS;
@@ -743,7 +756,7 @@ describe("ConsentRegistry with the provider registry", function () {
     it("should emit the provider id as grantee when called from a rotated key", async function () {
       const fixture = await loadFixture(deployScenario);
       const { consents, providers, patient, clinic, newKey } = fixture;
-      await providers.connect(clinic).rotateKey(newKey.address);
+      await rotateKey(providers, clinic, newKey);
       await grant(fixture, newKey.address, LAB);
       await expect(consents.connect(newKey).recordAccess(patient.address, LAB, Purpose.TREAT, Action.ACCESS, RECORD))
         .to.emit(consents, "AccessRecorded")

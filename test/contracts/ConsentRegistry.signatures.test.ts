@@ -1,6 +1,7 @@
 /**
- * Specification of ConsentRegistry's signed path ("consent from any wallet"): grantWithSig, revokeWithSig, nonces,
- * useNonce and the ERC-5267 domain, for EOAs (a test signer and a raw private key) and an ERC-1271 smart wallet.
+ * Specification of ConsentRegistry's signed path ("consent from any wallet"): grantWithSig, revokeWithSig, per-key
+ * signature nonces, cancelSignatures and the ERC-5267 domain, for EOAs (a test signer and a raw private key) and an
+ * ERC-1271 smart wallet.
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
@@ -28,6 +29,7 @@ const LAB = categoryId("laboratory");
 const IMAGING = categoryId("imaging");
 const PURPOSES = purposeMask(Purpose.TREAT, Purpose.CAREMGT);
 const ACTIONS = actionMask(Action.ACCESS, Action.USE);
+const ALL_TREATMENT = purposeMask(Purpose.TREAT, Purpose.ETREAT, Purpose.CAREMGT);
 
 /** The type strings as written in src/eip712.ts. */
 const GRANT_TYPE =
@@ -92,6 +94,16 @@ async function pinNextBlockTime(): Promise<number> {
   return at;
 }
 
+/** The nonce the next signature for the key of `request` must carry. */
+function nonceOf(consents: ConsentRegistry, request: { patient: string; grantee: string; category: string }) {
+  return consents.signatureNonce(request.patient, request.grantee, request.category);
+}
+
+/** The nonce of a key whose patient cancelled `epoch` times and whose key saw `sequence` decisions. */
+function nonceWith(epoch: number, sequence: number): bigint {
+  return (BigInt(epoch) << 128n) | BigInt(sequence);
+}
+
 /** The logs of a transaction, without what differs between two deployments' transactions. */
 async function logsOf(tx: Promise<{ wait(): Promise<unknown> }>) {
   const receipt = (await (await tx).wait()) as { logs: { address: string; topics: readonly string[]; data: string }[] };
@@ -143,32 +155,50 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
     });
   });
 
-  describe("nonces and useNonce", function () {
-    it("should start every account at nonce 0", async function () {
-      const { consents, patient, keyPatient, walletAddress } = await loadFixture(deploySigned);
+  describe("signatureNonce", function () {
+    it("should start every key at nonce 0", async function () {
+      const { consents, patient, keyPatient, walletAddress, clinic, lab } = await loadFixture(deploySigned);
       for (const account of [patient.address, keyPatient.address, walletAddress]) {
-        expect(await consents.nonces(account)).to.equal(0);
+        for (const grantee of [clinic.address, lab.address]) {
+          expect(await consents.signatureNonce(account, grantee, LAB)).to.equal(0);
+        }
       }
     });
 
-    it("should return the caller's current nonce and move the caller, and only the caller, to the next", async function () {
-      const { consents, patient, other } = await loadFixture(deploySigned);
-      expect(await consents.connect(patient).useNonce.staticCall()).to.equal(0);
-      await consents.connect(patient).useNonce();
-      expect(await consents.nonces(patient.address)).to.equal(1);
-      expect(await consents.connect(patient).useNonce.staticCall()).to.equal(1);
-      await consents.connect(patient).useNonce();
-      expect(await consents.nonces(patient.address)).to.equal(2);
-      expect(await consents.nonces(other.address)).to.equal(0);
+    it("should give each key its own sequence, moved on by every decision on that key only", async function () {
+      const { consents, patient, clinic, lab, expiresAt } = await loadFixture(deploySigned);
+      await consents.connect(patient).grant(clinic.address, LAB, PURPOSES, ACTIONS, 0, expiresAt);
+      expect(await consents.signatureNonce(patient.address, clinic.address, LAB)).to.equal(1);
+      expect(await consents.signatureNonce(patient.address, clinic.address, IMAGING)).to.equal(0);
+      expect(await consents.signatureNonce(patient.address, lab.address, LAB)).to.equal(0);
+      await consents.connect(patient).deny(clinic.address, LAB);
+      expect(await consents.signatureNonce(patient.address, clinic.address, LAB)).to.equal(2);
+      await consents.connect(patient).revoke(clinic.address, LAB);
+      expect(await consents.signatureNonce(patient.address, clinic.address, LAB)).to.equal(3);
+      expect((await consentView(consents, patient.address, clinic.address, LAB)).sequence).to.equal(3);
+      // revokeAll moves the epoch of signatures, not the sequences of keys.
+      await consents.connect(patient).revokeAll();
+      expect(await consents.signatureNonce(patient.address, clinic.address, LAB)).to.equal(nonceWith(1, 3));
+      expect(await consents.signatureNonce(patient.address, lab.address, LAB)).to.equal(nonceWith(1, 0));
     });
+  });
 
-    it("should cancel every signature still unsubmitted, grant and revoke alike", async function () {
-      const { consents, patient, clinic, relayer, domain, expiresAt, deadline } = await loadFixture(deploySigned);
+  describe("cancelling signatures", function () {
+    /** Signatures from `patient` not submitted yet: a grant to `clinic` on LAB and a revocation of IMAGING. */
+    async function deployWithUnsubmitted() {
+      const fixture = await deploySigned();
+      const { consents, patient, clinic, domain, expiresAt, deadline } = fixture;
       await consents.connect(patient).grant(clinic.address, IMAGING, PURPOSES, ACTIONS, 0, expiresAt);
       const request = grantRequest(patient.address, clinic.address, expiresAt);
+      const revoke = { patient: patient.address, grantee: clinic.address, category: IMAGING };
       const grantSig = await signGrant(patient, domain, request, 0, deadline);
-      const revokeSig = await signRevoke(patient, domain, { ...request, category: IMAGING }, 0, deadline);
-      await consents.connect(patient).useNonce();
+      const revokeSig = await signRevoke(patient, domain, revoke, 1, deadline);
+      return { ...fixture, request, grantSig, revokeSig };
+    }
+
+    /** Expects both unsubmitted signatures of {deployWithUnsubmitted} to be refused. */
+    async function expectCancelled(fixture: Awaited<ReturnType<typeof deployWithUnsubmitted>>) {
+      const { consents, patient, clinic, relayer, request, grantSig, revokeSig, deadline } = fixture;
       await expect(consents.connect(relayer).grantWithSig(request, deadline, grantSig)).to.be.revertedWithCustomError(
         consents,
         "InvalidSignature",
@@ -176,13 +206,142 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
       await expect(
         consents.connect(relayer).revokeWithSig(patient.address, clinic.address, IMAGING, deadline, revokeSig),
       ).to.be.revertedWithCustomError(consents, "InvalidSignature");
-      // A signature for the new nonce goes through.
-      const fresh = await signGrant(patient, domain, request, 1, deadline);
+    }
+
+    it("should let both signatures land when nothing cancels them", async function () {
+      const { consents, patient, clinic, relayer, request, grantSig, revokeSig, deadline } =
+        await loadFixture(deployWithUnsubmitted);
+      await expect(consents.connect(relayer).grantWithSig(request, deadline, grantSig)).to.emit(
+        consents,
+        "ConsentGranted",
+      );
+      await expect(
+        consents.connect(relayer).revokeWithSig(patient.address, clinic.address, IMAGING, deadline, revokeSig),
+      ).to.emit(consents, "ConsentRevoked");
+    });
+
+    it("should cancel every unsubmitted signature with cancelSignatures, and keep consents in force", async function () {
+      const fixture = await loadFixture(deployWithUnsubmitted);
+      const { consents, patient, clinic, relayer, request, domain, deadline } = fixture;
+      await expect(consents.connect(patient).cancelSignatures())
+        .to.emit(consents, "SignaturesCancelled")
+        .withArgs(patient.address, 1, patient.address);
+      await expectCancelled(fixture);
+      expect(await statusOf(consents, patient.address, clinic.address, IMAGING)).to.equal(ConsentStatus.Active);
+      expect(await consents.epochOf(patient.address)).to.equal(0);
+      // A signature with the new nonce goes through.
+      expect(await nonceOf(consents, request)).to.equal(nonceWith(1, 0));
+      const fresh = await signGrant(patient, domain, request, nonceWith(1, 0), deadline);
       await expect(consents.connect(relayer).grantWithSig(request, deadline, fresh)).to.emit(
         consents,
         "ConsentGranted",
       );
-      expect(await consents.nonces(patient.address)).to.equal(2);
+      expect(await nonceOf(consents, request)).to.equal(nonceWith(1, 1));
+    });
+
+    it("should cancel them with cancelSignaturesFor, by a live delegate only", async function () {
+      const fixture = await loadFixture(deployWithUnsubmitted);
+      const { consents, patient, delegate, stranger } = fixture;
+      await expect(consents.connect(stranger).cancelSignaturesFor(patient.address))
+        .to.be.revertedWithCustomError(consents, "NotDelegate")
+        .withArgs(patient.address, stranger.address);
+      await consents.connect(patient).setDelegate(delegate.address, (await time.latest()) + DAY);
+      await expect(consents.connect(delegate).cancelSignaturesFor(patient.address))
+        .to.emit(consents, "SignaturesCancelled")
+        .withArgs(patient.address, 1, delegate.address);
+      await expectCancelled(fixture);
+    });
+
+    it("should cancel them with revokeAll, which says so in an event", async function () {
+      const fixture = await loadFixture(deployWithUnsubmitted);
+      const { consents, patient } = fixture;
+      await expect(consents.connect(patient).revokeAll())
+        .to.emit(consents, "AllConsentsRevoked")
+        .withArgs(patient.address, 1, patient.address)
+        .and.to.emit(consents, "SignaturesCancelled")
+        .withArgs(patient.address, 1, patient.address);
+      await expectCancelled(fixture);
+    });
+
+    it("should cancel them with revokeAllFor, by a live delegate, for a patient who cannot act", async function () {
+      const fixture = await loadFixture(deployWithUnsubmitted);
+      const { consents, patient, delegate, clinic, stranger } = fixture;
+      await expect(consents.connect(stranger).revokeAllFor(patient.address))
+        .to.be.revertedWithCustomError(consents, "NotDelegate")
+        .withArgs(patient.address, stranger.address);
+      await consents.connect(patient).setDelegate(delegate.address, (await time.latest()) + DAY);
+      await expect(consents.connect(delegate).revokeAllFor(patient.address))
+        .to.emit(consents, "AllConsentsRevoked")
+        .withArgs(patient.address, 1, delegate.address)
+        .and.to.emit(consents, "SignaturesCancelled")
+        .withArgs(patient.address, 1, delegate.address);
+      expect(await consents.epochOf(patient.address)).to.equal(1);
+      expect(await statusOf(consents, patient.address, clinic.address, IMAGING)).to.equal(ConsentStatus.Revoked);
+      await expectCancelled(fixture);
+    });
+
+    it("should cancel only the patient's own signatures", async function () {
+      const { consents, patient, other, clinic, relayer, domain, expiresAt, deadline } =
+        await loadFixture(deployWithUnsubmitted);
+      const othersRequest = grantRequest(other.address, clinic.address, expiresAt);
+      const othersSig = await signGrant(other, domain, othersRequest, 0, deadline);
+      await consents.connect(patient).cancelSignatures();
+      await expect(consents.connect(relayer).grantWithSig(othersRequest, deadline, othersSig)).to.emit(
+        consents,
+        "ConsentGranted",
+      );
+    });
+  });
+
+  describe("several signatures", function () {
+    it("should take signatures for three clinics in any order: each key has its own sequence", async function () {
+      const { consents, patient, clinic, lab, emergencyDoctor, relayer, domain, expiresAt, deadline } =
+        await loadFixture(deploySigned);
+      const requests = [clinic, lab, emergencyDoctor].map((grantee) =>
+        grantRequest(patient.address, grantee.address, expiresAt),
+      );
+      const signatures = await Promise.all(requests.map((request) => signGrant(patient, domain, request, 0, deadline)));
+      for (const i of [2, 0, 1]) {
+        await expect(consents.connect(relayer).grantWithSig(requests[i], deadline, signatures[i])).to.emit(
+          consents,
+          "ConsentGranted",
+        );
+      }
+      for (const request of requests) {
+        expect(await statusOf(consents, patient.address, request.grantee, LAB)).to.equal(ConsentStatus.Active);
+        expect(await nonceOf(consents, request)).to.equal(1);
+      }
+    });
+
+    it("should land signatures for one key in order only", async function () {
+      const { consents, patient, clinic, relayer, domain, expiresAt, deadline } = await loadFixture(deploySigned);
+      const first = grantRequest(patient.address, clinic.address, expiresAt);
+      const second = grantRequest(patient.address, clinic.address, expiresAt + DAY, { purposes: ALL_TREATMENT });
+      const firstSig = await signGrant(patient, domain, first, 0, deadline);
+      const secondSig = await signGrant(patient, domain, second, 1, deadline);
+      await expect(consents.connect(relayer).grantWithSig(second, deadline, secondSig)).to.be.revertedWithCustomError(
+        consents,
+        "InvalidSignature",
+      );
+      await consents.connect(relayer).grantWithSig(first, deadline, firstSig);
+      await consents.connect(relayer).grantWithSig(second, deadline, secondSig);
+      const view = await consentView(consents, patient.address, clinic.address, LAB);
+      expect(view.purposes).to.equal(ALL_TREATMENT);
+      expect(view.expiresAt).to.equal(expiresAt + DAY);
+      expect(view.sequence).to.equal(2);
+    });
+
+    it("should refuse a signature made before a direct decision on its key", async function () {
+      const { consents, patient, clinic, relayer, domain, expiresAt, deadline } = await loadFixture(deploySigned);
+      const request = grantRequest(patient.address, clinic.address, expiresAt);
+      const signature = await signGrant(patient, domain, request, 0, deadline);
+      // The patient decides directly afterwards, with a shorter term: the older signature must not override it.
+      await consents.connect(patient).grant(clinic.address, LAB, PURPOSES, ACTIONS, 0, expiresAt - DAY);
+      await expect(consents.connect(relayer).grantWithSig(request, deadline, signature)).to.be.revertedWithCustomError(
+        consents,
+        "InvalidSignature",
+      );
+      expect((await consentView(consents, patient.address, clinic.address, LAB)).expiresAt).to.equal(expiresAt - DAY);
     });
   });
 
@@ -197,7 +356,33 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
           .to.be.revertedWithCustomError(consents, "DenyInForce")
           .withArgs(patient.address, clinic.address, LAB);
         expect(await statusOf(consents, patient.address, clinic.address, LAB)).to.equal(ConsentStatus.Denied);
-        expect(await consents.nonces(patient.address)).to.equal(0);
+        expect(await nonceOf(consents, request)).to.equal(1); // moved on by the deny, not by the refused signature
+      });
+
+      it("should refuse to grant past a deny of ANY_CATEGORY, storing nothing a lifted deny would revive", async function () {
+        const { consents, patient, clinic, relayer, domain, expiresAt, deadline } = await loadFixture(deploySigned);
+        const request = grantRequest(patient.address, clinic.address, expiresAt);
+        const signature = await signGrant(patient, domain, request, 0, deadline);
+        await consents.connect(patient).deny(clinic.address, ANY_CATEGORY);
+        await expect(consents.connect(relayer).grantWithSig(request, deadline, signature))
+          .to.be.revertedWithCustomError(consents, "DenyInForce")
+          .withArgs(patient.address, clinic.address, LAB);
+        expect(await statusOf(consents, patient.address, clinic.address, LAB)).to.equal(ConsentStatus.None);
+        // Lifting the deny brings nothing to life.
+        await consents.connect(patient).revoke(clinic.address, ANY_CATEGORY);
+        expect(await consents.isAuthorized(patient.address, clinic.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
+          .false;
+        expect(await statusOf(consents, patient.address, clinic.address, LAB)).to.equal(ConsentStatus.None);
+      });
+
+      it("should refuse a signed grant of ANY_CATEGORY past a deny of ANY_CATEGORY", async function () {
+        const { consents, patient, clinic, relayer, domain, expiresAt, deadline } = await loadFixture(deploySigned);
+        const request = grantRequest(patient.address, clinic.address, expiresAt, { category: ANY_CATEGORY });
+        const signature = await signGrant(patient, domain, request, 0, deadline);
+        await consents.connect(patient).deny(clinic.address, ANY_CATEGORY);
+        await expect(consents.connect(relayer).grantWithSig(request, deadline, signature))
+          .to.be.revertedWithCustomError(consents, "DenyInForce")
+          .withArgs(patient.address, clinic.address, ANY_CATEGORY);
       });
 
       it("should grant by signature once the patient revoked the deny", async function () {
@@ -205,7 +390,7 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
         await consents.connect(patient).deny(clinic.address, LAB);
         await consents.connect(patient).revoke(clinic.address, LAB);
         const request = grantRequest(patient.address, clinic.address, expiresAt);
-        const signature = await signGrant(patient, domain, request, 0, deadline);
+        const signature = await signGrant(patient, domain, request, await nonceOf(consents, request), deadline);
         await consents.connect(relayer).grantWithSig(request, deadline, signature);
         expect(await statusOf(consents, patient.address, clinic.address, LAB)).to.equal(ConsentStatus.Active);
       });
@@ -219,17 +404,17 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
         await time.setNextBlockTimestamp(at);
         await expect(consents.connect(relayer).grantWithSig(request, deadline, signature))
           .to.emit(consents, "ConsentGranted")
-          .withArgs(patient.address, clinic.address, LAB, PURPOSES, ACTIONS, at, expiresAt);
-        expect(await consents.nonces(patient.address)).to.equal(1);
+          .withArgs(patient.address, clinic.address, LAB, PURPOSES, ACTIONS, at, expiresAt, relayer.address, true);
+        expect(await nonceOf(consents, request)).to.equal(1);
         expect(await statusOf(consents, patient.address, clinic.address, LAB)).to.equal(ConsentStatus.Active);
         expect(await consents.isAuthorized(patient.address, clinic.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
           .true;
         // The relayer only carried the signature.
         expect(await statusOf(consents, relayer.address, clinic.address, LAB)).to.equal(ConsentStatus.None);
-        expect(await consents.nonces(relayer.address)).to.equal(0);
+        expect(await consents.signatureNonce(relayer.address, clinic.address, LAB)).to.equal(0);
       });
 
-      it("should give the same consent and the same ConsentGranted event as the patient's own grant", async function () {
+      it("should give the same consent and ConsentGranted event as the patient's own grant, but for who sent it", async function () {
         const { consents, patient, clinic, relayer, domain, expiresAt, deadline } = await loadFixture(deploySigned);
         const request = grantRequest(patient.address, clinic.address, expiresAt, { category: ANY_CATEGORY });
         const signature = await signGrant(patient, domain, request, 0, deadline);
@@ -249,18 +434,13 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
         expect(signed).to.deep.equal(own);
         expect(signed.notBefore).to.equal(at);
         expect(signedLogs).to.have.length(1);
-        expect(signedLogs).to.deep.equal(ownLogs);
-        const event = same.interface.parseLog(ownLogs[0])!;
-        expect(event.name).to.equal("ConsentGranted");
-        expect([...event.args]).to.deep.equal([
-          patient.address,
-          clinic.address,
-          ANY_CATEGORY,
-          BigInt(PURPOSES),
-          BigInt(ACTIONS),
-          BigInt(at),
-          BigInt(expiresAt),
-        ]);
+        expect(ownLogs).to.have.length(1);
+        const terms = [patient.address, clinic.address, ANY_CATEGORY, BigInt(PURPOSES), BigInt(ACTIONS), BigInt(at)];
+        const signedEvent = consents.interface.parseLog(signedLogs[0])!;
+        const ownEvent = same.interface.parseLog(ownLogs[0])!;
+        expect(signedEvent.name).to.equal("ConsentGranted");
+        expect([...signedEvent.args]).to.deep.equal([...terms, BigInt(expiresAt), relayer.address, true]);
+        expect([...ownEvent.args]).to.deep.equal([...terms, BigInt(expiresAt), patient.address, false]);
       });
 
       it("should accept a signature made with a raw private key, for a patient holding no ether", async function () {
@@ -272,8 +452,8 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
         const at = await pinNextBlockTime();
         await expect(consents.connect(relayer).grantWithSig(request, deadline, fromKey))
           .to.emit(consents, "ConsentGranted")
-          .withArgs(keyPatient.address, clinic.address, LAB, PURPOSES, ACTIONS, at, expiresAt);
-        expect(await consents.nonces(keyPatient.address)).to.equal(1);
+          .withArgs(keyPatient.address, clinic.address, LAB, PURPOSES, ACTIONS, at, expiresAt, relayer.address, true);
+        expect(await nonceOf(consents, request)).to.equal(1);
         expect(await consents.isAuthorized(keyPatient.address, clinic.address, LAB, Purpose.CAREMGT, Action.USE)).to.be
           .true;
       });
@@ -296,21 +476,18 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
         const signature = await signGrant(patient, domain, request, 0, deadline);
         await expect(consents.connect(relayer).grantWithSig(request, deadline, signature))
           .to.emit(consents, "ConsentGranted")
-          .withArgs(patient.address, clinic.address, LAB, PURPOSES, ACTIONS, notBefore, expiresAt);
+          .withArgs(
+            patient.address,
+            clinic.address,
+            LAB,
+            PURPOSES,
+            ACTIONS,
+            notBefore,
+            expiresAt,
+            relayer.address,
+            true,
+          );
         expect(await statusOf(consents, patient.address, clinic.address, LAB)).to.equal(ConsentStatus.Pending);
-      });
-
-      it("should accept signatures one after the other, each with the next nonce", async function () {
-        const { consents, patient, clinic, lab, relayer, domain, expiresAt, deadline } =
-          await loadFixture(deploySigned);
-        const first = grantRequest(patient.address, clinic.address, expiresAt);
-        const second = grantRequest(patient.address, lab.address, expiresAt, { category: IMAGING });
-        const firstSig = await signGrant(patient, domain, first, 0, deadline);
-        const secondSig = await signGrant(patient, domain, second, 1, deadline);
-        await consents.connect(relayer).grantWithSig(first, deadline, firstSig);
-        await consents.connect(relayer).grantWithSig(second, deadline, secondSig);
-        expect(await consents.nonces(patient.address)).to.equal(2);
-        expect(await statusOf(consents, patient.address, lab.address, IMAGING)).to.equal(ConsentStatus.Active);
       });
 
       it("should still check the grant itself (GranteeIsPatient, ExpiryNotInFuture)", async function () {
@@ -327,7 +504,7 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
           consents,
           "ExpiryNotInFuture",
         );
-        expect(await consents.nonces(patient.address)).to.equal(0);
+        expect(await nonceOf(consents, ended)).to.equal(0);
       });
     });
 
@@ -347,8 +524,8 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
         const at = await pinNextBlockTime();
         await expect(consents.connect(relayer).grantWithSig(request, deadline, signature))
           .to.emit(consents, "ConsentGranted")
-          .withArgs(walletAddress, clinic.address, LAB, PURPOSES, ACTIONS, at, expiresAt);
-        expect(await consents.nonces(walletAddress)).to.equal(1);
+          .withArgs(walletAddress, clinic.address, LAB, PURPOSES, ACTIONS, at, expiresAt, relayer.address, true);
+        expect(await nonceOf(consents, request)).to.equal(1);
         expect(await consents.isAuthorized(walletAddress, clinic.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
           .true;
       });
@@ -393,7 +570,7 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
         const at = await pinNextBlockTime();
         await expect(wallet.connect(walletOwner).execute(registry, data))
           .to.emit(consents, "ConsentGranted")
-          .withArgs(walletAddress, clinic.address, LAB, PURPOSES, ACTIONS, at, expiresAt);
+          .withArgs(walletAddress, clinic.address, LAB, PURPOSES, ACTIONS, at, expiresAt, walletAddress, false);
         expect(await statusOf(consents, walletAddress, clinic.address, LAB)).to.equal(ConsentStatus.Active);
         // The registry's refusals come back through the wallet unchanged.
         const toSelf = consents.interface.encodeFunctionData("grant", [
@@ -442,7 +619,7 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
         await expect(
           consents.connect(relayer).grantWithSig(request, deadline, signature),
         ).to.be.revertedWithCustomError(consents, "InvalidSignature");
-        expect(await consents.nonces(request.patient)).to.equal(1);
+        expect(await nonceOf(consents, request)).to.equal(1);
       });
 
       it("should refuse it on another deployment of the registry", async function () {
@@ -450,7 +627,7 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
         const second = (await ethers.deployContract("ConsentRegistry", [
           await providers.getAddress(),
         ])) as unknown as ConsentRegistry;
-        expect(await second.nonces(request.patient)).to.equal(0);
+        expect(await nonceOf(second, request)).to.equal(0);
         await expect(second.connect(relayer).grantWithSig(request, deadline, signature)).to.be.revertedWithCustomError(
           second,
           "InvalidSignature",
@@ -513,9 +690,9 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
         ).to.be.revertedWithCustomError(consents, "InvalidSignature");
       });
 
-      it("should refuse it once the patient used their nonce (useNonce)", async function () {
+      it("should refuse it once the patient cancelled their signatures (cancelSignatures)", async function () {
         const { consents, patient, relayer, request, deadline, signature } = await loadFixture(signedGrant);
-        await consents.connect(patient).useNonce();
+        await consents.connect(patient).cancelSignatures();
         await expect(
           consents.connect(relayer).grantWithSig(request, deadline, signature),
         ).to.be.revertedWithCustomError(consents, "InvalidSignature");
@@ -597,7 +774,7 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
             label,
           ).to.be.revertedWithCustomError(consents, "InvalidSignature");
         }
-        expect(await consents.nonces(request.patient)).to.equal(0);
+        expect(await nonceOf(consents, request)).to.equal(0);
       });
 
       it("should refuse every signature for the zero address as patient, even one that recovers to nobody", async function () {
@@ -615,14 +792,14 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
             "InvalidSignature",
           );
         }
-        expect(await consents.nonces(ethers.ZeroAddress)).to.equal(0);
+        expect(await nonceOf(consents, forZero)).to.equal(0);
       });
 
       it("should consume no nonce when refused, so the valid signature still goes through", async function () {
         const { consents, stranger, relayer, request, deadline, domain, signature } = await loadFixture(signedGrant);
         const forged = await signGrant(stranger, domain, request, 0, deadline);
         await expect(consents.connect(relayer).grantWithSig(request, deadline, forged)).to.be.reverted;
-        expect(await consents.nonces(request.patient)).to.equal(0);
+        expect(await nonceOf(consents, request)).to.equal(0);
         await expect(consents.connect(relayer).grantWithSig(request, deadline, signature)).to.emit(
           consents,
           "ConsentGranted",
@@ -659,19 +836,15 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
       return fixture;
     }
 
-    it("should revoke the permit, emit ConsentRevoked and consume the patient's nonce", async function () {
+    it("should revoke the permit, emit ConsentRevoked and use up the key's nonce", async function () {
       const { consents, patient, clinic, relayer, domain, deadline } = await loadFixture(deployWithPermits);
-      const signature = await signRevoke(
-        patient,
-        domain,
-        { patient: patient.address, grantee: clinic.address, category: LAB },
-        0,
-        deadline,
-      );
+      const revoke = { patient: patient.address, grantee: clinic.address, category: LAB };
+      expect(await nonceOf(consents, revoke)).to.equal(1); // the patient's grant was the key's first decision
+      const signature = await signRevoke(patient, domain, revoke, 1, deadline);
       await expect(consents.connect(relayer).revokeWithSig(patient.address, clinic.address, LAB, deadline, signature))
         .to.emit(consents, "ConsentRevoked")
-        .withArgs(patient.address, clinic.address, LAB);
-      expect(await consents.nonces(patient.address)).to.equal(1);
+        .withArgs(patient.address, clinic.address, LAB, relayer.address, true);
+      expect(await nonceOf(consents, revoke)).to.equal(2);
       expect(await statusOf(consents, patient.address, clinic.address, LAB)).to.equal(ConsentStatus.Revoked);
       expect(await consents.isAuthorized(patient.address, clinic.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
         .false;
@@ -679,15 +852,15 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
 
     it("should accept a revocation signed with a raw private key", async function () {
       const { consents, keyPatient, clinic, relayer, domain, deadline } = await loadFixture(deployWithPermits);
-      expect(await consents.nonces(keyPatient.address)).to.equal(1);
       const revoke = { patient: keyPatient.address, grantee: clinic.address, category: LAB };
+      expect(await nonceOf(consents, revoke)).to.equal(1);
       const signature = await signRevoke(PATIENT_KEY, domain, revoke, 1, deadline);
       await expect(
         consents.connect(relayer).revokeWithSig(keyPatient.address, clinic.address, LAB, deadline, signature),
       )
         .to.emit(consents, "ConsentRevoked")
-        .withArgs(keyPatient.address, clinic.address, LAB);
-      expect(await consents.nonces(keyPatient.address)).to.equal(2);
+        .withArgs(keyPatient.address, clinic.address, LAB, relayer.address, true);
+      expect(await nonceOf(consents, revoke)).to.equal(2);
       expect(await statusOf(consents, keyPatient.address, clinic.address, LAB)).to.equal(ConsentStatus.Revoked);
     });
 
@@ -697,19 +870,19 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
       const revoke = { patient: walletAddress, grantee: clinic.address, category: LAB };
       const signature = walletSignature(
         walletOwner.address,
-        await signRevoke(walletOwner, domain, revoke, 0, deadline),
+        await signRevoke(walletOwner, domain, revoke, 1, deadline),
       );
       await expect(consents.connect(relayer).revokeWithSig(walletAddress, clinic.address, LAB, deadline, signature))
         .to.emit(consents, "ConsentRevoked")
-        .withArgs(walletAddress, clinic.address, LAB);
-      expect(await consents.nonces(walletAddress)).to.equal(1);
+        .withArgs(walletAddress, clinic.address, LAB, relayer.address, true);
+      expect(await nonceOf(consents, revoke)).to.equal(2);
       expect(await statusOf(consents, walletAddress, clinic.address, LAB)).to.equal(ConsentStatus.Revoked);
     });
 
     it("should refuse the same revocation twice, even after the permit is granted again", async function () {
       const { consents, patient, clinic, relayer, domain, deadline, expiresAt } = await loadFixture(deployWithPermits);
       const revoke = { patient: patient.address, grantee: clinic.address, category: LAB };
-      const signature = await signRevoke(patient, domain, revoke, 0, deadline);
+      const signature = await signRevoke(patient, domain, revoke, 1, deadline);
       await consents.connect(relayer).revokeWithSig(patient.address, clinic.address, LAB, deadline, signature);
       await consents.connect(patient).grant(clinic.address, LAB, PURPOSES, ACTIONS, 0, expiresAt);
       await expect(
@@ -722,11 +895,13 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
       const { consents, providers, patient, stranger, clinic, relayer, domain, deadline } =
         await loadFixture(deployWithPermits);
       const revoke = { patient: patient.address, grantee: clinic.address, category: LAB };
-      const byStranger = await signRevoke(stranger, domain, revoke, 0, deadline);
+      const byStranger = await signRevoke(stranger, domain, revoke, 1, deadline);
       await expect(
         consents.connect(relayer).revokeWithSig(patient.address, clinic.address, LAB, deadline, byStranger),
       ).to.be.revertedWithCustomError(consents, "InvalidSignature");
-      const signature = await signRevoke(patient, domain, revoke, 0, deadline);
+      const signature = await signRevoke(patient, domain, revoke, 1, deadline);
+      await consents.connect(patient).grant(clinic.address, IMAGING, PURPOSES, ACTIONS, 0, deadline + DAY);
+      expect(await nonceOf(consents, { ...revoke, category: IMAGING })).to.equal(1);
       await expect(
         consents.connect(relayer).revokeWithSig(patient.address, clinic.address, IMAGING, deadline, signature),
       ).to.be.revertedWithCustomError(consents, "InvalidSignature");
@@ -746,7 +921,7 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
         patient,
         domain,
         grantRequest(patient.address, clinic.address, expiresAt),
-        0,
+        1,
         deadline,
       );
       await expect(
@@ -757,7 +932,7 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
     it("should revert with SignatureExpired after the deadline", async function () {
       const { consents, patient, clinic, relayer, domain, deadline } = await loadFixture(deployWithPermits);
       const revoke = { patient: patient.address, grantee: clinic.address, category: LAB };
-      const signature = await signRevoke(patient, domain, revoke, 0, deadline);
+      const signature = await signRevoke(patient, domain, revoke, 1, deadline);
       await time.setNextBlockTimestamp(deadline + 1);
       await expect(consents.connect(relayer).revokeWithSig(patient.address, clinic.address, LAB, deadline, signature))
         .to.be.revertedWithCustomError(consents, "SignatureExpired")
@@ -773,7 +948,35 @@ describe("ConsentRegistry: signed consents (EIP-712)", function () {
       )
         .to.be.revertedWithCustomError(consents, "NothingToRevoke")
         .withArgs(patient.address, clinic.address, IMAGING);
-      expect(await consents.nonces(patient.address)).to.equal(0);
+      expect(await nonceOf(consents, revoke)).to.equal(0);
+    });
+
+    context("when the key holds a deny", function () {
+      it("should refuse a revocation signed before the deny (DenyInForce): a signature never lifts a deny", async function () {
+        const { consents, patient, clinic, relayer, domain, deadline } = await loadFixture(deployWithPermits);
+        const revoke = { patient: patient.address, grantee: clinic.address, category: LAB };
+        const stale = await signRevoke(patient, domain, revoke, 1, deadline);
+        await consents.connect(patient).deny(clinic.address, LAB);
+        await expect(consents.connect(relayer).revokeWithSig(patient.address, clinic.address, LAB, deadline, stale))
+          .to.be.revertedWithCustomError(consents, "DenyInForce")
+          .withArgs(patient.address, clinic.address, LAB);
+        expect(await statusOf(consents, patient.address, clinic.address, LAB)).to.equal(ConsentStatus.Denied);
+      });
+
+      it("should refuse even a revocation signed after the deny, with the current nonce", async function () {
+        const { consents, patient, clinic, relayer, domain, deadline } = await loadFixture(deployWithPermits);
+        await consents.connect(patient).deny(clinic.address, LAB);
+        const revoke = { patient: patient.address, grantee: clinic.address, category: LAB };
+        const fresh = await signRevoke(patient, domain, revoke, await nonceOf(consents, revoke), deadline);
+        await expect(consents.connect(relayer).revokeWithSig(patient.address, clinic.address, LAB, deadline, fresh))
+          .to.be.revertedWithCustomError(consents, "DenyInForce")
+          .withArgs(patient.address, clinic.address, LAB);
+        // The patient lifts it directly.
+        await expect(consents.connect(patient).revoke(clinic.address, LAB))
+          .to.emit(consents, "ConsentRevoked")
+          .withArgs(patient.address, clinic.address, LAB, patient.address, false);
+        expect(await statusOf(consents, patient.address, clinic.address, LAB)).to.equal(ConsentStatus.Revoked);
+      });
     });
   });
 });

@@ -73,6 +73,7 @@ describe("ConsentRegistry", function () {
         issuedAt: 0,
         epoch: 0,
         decision: Decision.None,
+        sequence: 0,
         status: ConsentStatus.None,
       });
       expect(await consents.isDelegate(patient.address, delegate.address)).to.be.false;
@@ -114,6 +115,7 @@ describe("ConsentRegistry", function () {
           issuedAt: start,
           epoch: 0,
           decision: Decision.Permit,
+          sequence: 1,
           status: ConsentStatus.Active,
         });
         expect(await consents.isAuthorized(patient.address, clinic.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
@@ -126,7 +128,7 @@ describe("ConsentRegistry", function () {
         await time.setNextBlockTimestamp(at);
         await expect(consents.connect(patient).grant(clinic.address, LAB, PURPOSES, ACTIONS, 0, at + DAY))
           .to.emit(consents, "ConsentGranted")
-          .withArgs(patient.address, clinic.address, LAB, PURPOSES, ACTIONS, at, at + DAY);
+          .withArgs(patient.address, clinic.address, LAB, PURPOSES, ACTIONS, at, at + DAY, patient.address, false);
       });
 
       it("should keep a future notBefore as given, emit it, and report the permit Pending", async function () {
@@ -138,7 +140,17 @@ describe("ConsentRegistry", function () {
           consents.connect(patient).grant(clinic.address, LAB, PURPOSES, ACTIONS, notBefore, notBefore + DAY),
         )
           .to.emit(consents, "ConsentGranted")
-          .withArgs(patient.address, clinic.address, LAB, PURPOSES, ACTIONS, notBefore, notBefore + DAY);
+          .withArgs(
+            patient.address,
+            clinic.address,
+            LAB,
+            PURPOSES,
+            ACTIONS,
+            notBefore,
+            notBefore + DAY,
+            patient.address,
+            false,
+          );
         const view = await consentView(consents, patient.address, clinic.address, LAB);
         expect(view.notBefore).to.equal(notBefore);
         expect(view.issuedAt).to.equal(at);
@@ -152,7 +164,17 @@ describe("ConsentRegistry", function () {
         const past = (await time.latest()) - DAY;
         await expect(consents.connect(patient).grant(clinic.address, LAB, PURPOSES, ACTIONS, past, past + 2 * DAY))
           .to.emit(consents, "ConsentGranted")
-          .withArgs(patient.address, clinic.address, LAB, PURPOSES, ACTIONS, past, past + 2 * DAY);
+          .withArgs(
+            patient.address,
+            clinic.address,
+            LAB,
+            PURPOSES,
+            ACTIONS,
+            past,
+            past + 2 * DAY,
+            patient.address,
+            false,
+          );
         const view = await consentView(consents, patient.address, clinic.address, LAB);
         expect(view.notBefore).to.equal(past);
         expect(view.status).to.equal(ConsentStatus.Active);
@@ -334,7 +356,7 @@ describe("ConsentRegistry", function () {
       const { consents, patient, clinic, start, expiresAt } = await loadFixture(deployWithLabPermit);
       await expect(consents.connect(patient).revoke(clinic.address, LAB))
         .to.emit(consents, "ConsentRevoked")
-        .withArgs(patient.address, clinic.address, LAB);
+        .withArgs(patient.address, clinic.address, LAB, patient.address, false);
       expect(await consentView(consents, patient.address, clinic.address, LAB)).to.deep.equal({
         purposes: PURPOSES,
         actions: ACTIONS,
@@ -343,6 +365,7 @@ describe("ConsentRegistry", function () {
         issuedAt: start,
         epoch: 0,
         decision: Decision.Revoked,
+        sequence: 2,
         status: ConsentStatus.Revoked,
       });
     });
@@ -364,7 +387,7 @@ describe("ConsentRegistry", function () {
         .false;
       await expect(consents.connect(patient).revoke(clinic.address, IMAGING))
         .to.emit(consents, "ConsentRevoked")
-        .withArgs(patient.address, clinic.address, IMAGING);
+        .withArgs(patient.address, clinic.address, IMAGING, patient.address, false);
       const view = await consentView(consents, patient.address, clinic.address, IMAGING);
       expect(view.decision).to.equal(Decision.Revoked);
       expect(view.status).to.equal(ConsentStatus.Revoked);
@@ -426,7 +449,7 @@ describe("ConsentRegistry", function () {
       await time.setNextBlockTimestamp(at);
       await expect(consents.connect(patient).deny(clinic.address, MENTAL_HEALTH))
         .to.emit(consents, "ConsentDenied")
-        .withArgs(patient.address, clinic.address, MENTAL_HEALTH);
+        .withArgs(patient.address, clinic.address, MENTAL_HEALTH, patient.address);
       expect(await consentView(consents, patient.address, clinic.address, MENTAL_HEALTH)).to.deep.equal({
         purposes: 0,
         actions: 0,
@@ -435,6 +458,7 @@ describe("ConsentRegistry", function () {
         issuedAt: at,
         epoch: 0,
         decision: Decision.Deny,
+        sequence: 1,
         status: ConsentStatus.Denied,
       });
     });
@@ -459,8 +483,9 @@ describe("ConsentRegistry", function () {
         .to.be.false;
       expect(await consents.isAuthorized(patient.address, clinic.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
         .true;
+      // ANY_CATEGORY is a scope, never a data category: nobody is authorised "for" it.
       expect(await consents.isAuthorized(patient.address, clinic.address, ANY_CATEGORY, Purpose.TREAT, Action.ACCESS))
-        .to.be.true;
+        .to.be.false;
     });
 
     it("should beat a permit on ANY_CATEGORY granted after it", async function () {
@@ -479,7 +504,7 @@ describe("ConsentRegistry", function () {
       await consents.connect(patient).grant(clinic.address, IMAGING, ALL_PURPOSES, ALL_ACTIONS, 0, expiresAt);
       await expect(consents.connect(patient).deny(clinic.address, ANY_CATEGORY))
         .to.emit(consents, "ConsentDenied")
-        .withArgs(patient.address, clinic.address, ANY_CATEGORY);
+        .withArgs(patient.address, clinic.address, ANY_CATEGORY, patient.address);
       for (const category of [LAB, IMAGING, MENTAL_HEALTH, ANY_CATEGORY]) {
         expect(await consents.isAuthorized(patient.address, clinic.address, category, Purpose.TREAT, Action.ACCESS)).to
           .be.false;
@@ -542,11 +567,11 @@ describe("ConsentRegistry", function () {
       const { consents, patient } = await loadFixture(deployRegistries);
       await expect(consents.connect(patient).revokeAll())
         .to.emit(consents, "AllConsentsRevoked")
-        .withArgs(patient.address, 1);
+        .withArgs(patient.address, 1, patient.address);
       expect(await consents.epochOf(patient.address)).to.equal(1);
       await expect(consents.connect(patient).revokeAll())
         .to.emit(consents, "AllConsentsRevoked")
-        .withArgs(patient.address, 2);
+        .withArgs(patient.address, 2, patient.address);
       expect(await consents.epochOf(patient.address)).to.equal(2);
     });
 
@@ -662,12 +687,33 @@ describe("ConsentRegistry", function () {
       await consents
         .connect(patient)
         .grant(clinic.address, ANY_CATEGORY, PURPOSES, ACTIONS, 0, (await time.latest()) + DAY);
-      for (const category of [LAB, IMAGING, MENTAL_HEALTH, ethers.id("record-1"), ANY_CATEGORY]) {
+      for (const category of [LAB, IMAGING, MENTAL_HEALTH, ethers.id("record-1")]) {
         expect(await consents.isAuthorized(patient.address, clinic.address, category, Purpose.CAREMGT, Action.USE)).to
           .be.true;
         expect(await consents.isAuthorized(patient.address, clinic.address, category, Purpose.HRESCH, Action.USE)).to.be
           .false;
       }
+    });
+
+    it("should answer no for ANY_CATEGORY itself, a scope of consents and never a data category", async function () {
+      const { consents, patient, clinic } = await loadFixture(deployRegistries);
+      await consents
+        .connect(patient)
+        .grant(clinic.address, ANY_CATEGORY, ALL_PURPOSES, ALL_ACTIONS, 0, (await time.latest()) + DAY);
+      expect(await consents.isAuthorized(patient.address, clinic.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
+        .true;
+      expect(await consents.isAuthorized(patient.address, clinic.address, ANY_CATEGORY, Purpose.TREAT, Action.ACCESS))
+        .to.be.false;
+      expect(
+        await consents.isAuthorizedForAny(patient.address, clinic.address, ANY_CATEGORY, ALL_PURPOSES, Action.ACCESS),
+      ).to.be.false;
+      await expect(
+        consents
+          .connect(clinic)
+          .recordAccess(patient.address, ANY_CATEGORY, Purpose.TREAT, Action.ACCESS, ethers.ZeroHash),
+      )
+        .to.be.revertedWithCustomError(consents, "NotAuthorized")
+        .withArgs(patient.address, clinic.address, ANY_CATEGORY, Purpose.TREAT, Action.ACCESS);
     });
 
     it("should need one permit, exact or ANY_CATEGORY, covering both the purpose and the action", async function () {
@@ -966,7 +1012,17 @@ describe("ConsentRegistry", function () {
             .grantFor(patient.address, clinic.address, LAB, PURPOSES, ACTIONS, 0, delegateExpiresAt),
         )
           .to.emit(consents, "ConsentGranted")
-          .withArgs(patient.address, clinic.address, LAB, PURPOSES, ACTIONS, at, delegateExpiresAt);
+          .withArgs(
+            patient.address,
+            clinic.address,
+            LAB,
+            PURPOSES,
+            ACTIONS,
+            at,
+            delegateExpiresAt,
+            delegate.address,
+            false,
+          );
         expect(await consentView(consents, patient.address, clinic.address, LAB)).to.deep.equal({
           purposes: PURPOSES,
           actions: ACTIONS,
@@ -975,6 +1031,7 @@ describe("ConsentRegistry", function () {
           issuedAt: at,
           epoch: 0,
           decision: Decision.Permit,
+          sequence: 1,
           status: ConsentStatus.Active,
         });
         expect(await statusOf(consents, delegate.address, clinic.address, LAB)).to.equal(ConsentStatus.None);
@@ -1044,7 +1101,7 @@ describe("ConsentRegistry", function () {
         await consents.connect(patient).grant(clinic.address, LAB, PURPOSES, ACTIONS, 0, delegateExpiresAt);
         await expect(consents.connect(delegate).revokeFor(patient.address, clinic.address, LAB))
           .to.emit(consents, "ConsentRevoked")
-          .withArgs(patient.address, clinic.address, LAB);
+          .withArgs(patient.address, clinic.address, LAB, delegate.address, false);
         expect(await statusOf(consents, patient.address, clinic.address, LAB)).to.equal(ConsentStatus.Revoked);
       });
 
@@ -1060,7 +1117,7 @@ describe("ConsentRegistry", function () {
         await consents.connect(patient).grant(clinic.address, LAB, PURPOSES, ACTIONS, 0, delegateExpiresAt);
         await expect(consents.connect(delegate).denyFor(patient.address, clinic.address, ANY_CATEGORY))
           .to.emit(consents, "ConsentDenied")
-          .withArgs(patient.address, clinic.address, ANY_CATEGORY);
+          .withArgs(patient.address, clinic.address, ANY_CATEGORY, delegate.address);
         expect(await statusOf(consents, patient.address, clinic.address, ANY_CATEGORY)).to.equal(ConsentStatus.Denied);
         expect(await consents.isAuthorized(patient.address, clinic.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be
           .false;
@@ -1132,7 +1189,7 @@ describe("ConsentRegistry", function () {
           await time.setNextBlockTimestamp(delegateExpiresAt - 1);
           await expect(consents.connect(delegate).denyFor(patient.address, clinic.address, IMAGING))
             .to.emit(consents, "ConsentDenied")
-            .withArgs(patient.address, clinic.address, IMAGING);
+            .withArgs(patient.address, clinic.address, IMAGING, delegate.address);
           // From expiresAt on, nothing it tries goes through.
           await time.setNextBlockTimestamp(delegateExpiresAt);
           await expectNotDelegate(consents, delegate, patient.address, clinic.address, delegateExpiresAt + DAY);
@@ -1218,7 +1275,7 @@ describe("ConsentRegistry", function () {
       for (const [grantee, category] of calls) {
         await expect(tx)
           .to.emit(consents, "ConsentGranted")
-          .withArgs(patient.address, grantee, category, PURPOSES, ACTIONS, at, expiresAt);
+          .withArgs(patient.address, grantee, category, PURPOSES, ACTIONS, at, expiresAt, patient.address, false);
       }
       const receipt = await (await tx).wait();
       const granted = receipt!.logs.filter((log) => consents.interface.parseLog(log)?.name === "ConsentGranted").length;

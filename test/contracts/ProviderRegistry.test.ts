@@ -14,7 +14,7 @@ import {
   Purpose,
   RecordStatus,
 } from "../../src/codes";
-import { DAY, deployRegistries, deployWithProviders } from "../helpers/fixtures";
+import { DAY, deployRegistries, deployWithProviders, rotateKey } from "../helpers/fixtures";
 
 const LAB = categoryId("laboratory");
 const NPI = ethers.id("npi:new-provider");
@@ -364,7 +364,7 @@ describe("ProviderRegistry", function () {
 
     it("should revert with KeyRetired for a key retired by a rotation", async function () {
       const { providers, registrar, clinic, newKey } = await loadFixture(deployWithSpareKeys);
-      await providers.connect(clinic).rotateKey(newKey.address);
+      await rotateKey(providers, clinic, newKey);
       const asRegistrar = providers.connect(registrar);
       for (const call of [
         asRegistrar.setCapabilities(clinic.address, Capability.TREATMENT),
@@ -376,22 +376,102 @@ describe("ProviderRegistry", function () {
     });
   });
 
-  describe("rotateKey", function () {
-    it("should move the registration to the new key and emit KeyRotated", async function () {
+  describe("rotateKey: a proposal", function () {
+    it("should only propose: emit KeyRotationProposed and change no entry", async function () {
       const { providers, clinic, newKey } = await loadFixture(deployWithSpareKeys);
       const before = await entryOf(providers, clinic);
       await expect(providers.connect(clinic).rotateKey(newKey.address))
+        .to.emit(providers, "KeyRotationProposed")
+        .withArgs(clinic.address, clinic.address, newKey.address)
+        .and.not.to.emit(providers, "KeyRotated");
+      expect(await providers.proposedKeyOf(clinic.address)).to.equal(newKey.address);
+      expect(await entryOf(providers, clinic)).to.deep.equal(before);
+      expect((await entryOf(providers, newKey)).status).to.equal(ProviderStatus.None);
+      expect(await providers.isActive(clinic.address)).to.be.true;
+      expect(await providers.currentKeyOf(clinic.address)).to.equal(clinic.address);
+    });
+
+    it("should replace an earlier proposal, and withdraw it when proposing the zero address", async function () {
+      const { providers, clinic, newKey, newerKey } = await loadFixture(deployWithSpareKeys);
+      await providers.connect(clinic).rotateKey(newKey.address);
+      await providers.connect(clinic).rotateKey(newerKey.address);
+      expect(await providers.proposedKeyOf(clinic.address)).to.equal(newerKey.address);
+      await expect(providers.connect(newKey).acceptKey(clinic.address))
+        .to.be.revertedWithCustomError(providers, "KeyNotProposed")
+        .withArgs(clinic.address, newKey.address);
+      await expect(providers.connect(clinic).rotateKey(ethers.ZeroAddress))
+        .to.emit(providers, "KeyRotationProposed")
+        .withArgs(clinic.address, clinic.address, ethers.ZeroAddress);
+      expect(await providers.proposedKeyOf(clinic.address)).to.equal(ethers.ZeroAddress);
+      await expect(providers.connect(newerKey).acceptKey(clinic.address))
+        .to.be.revertedWithCustomError(providers, "KeyNotProposed")
+        .withArgs(clinic.address, newerKey.address);
+    });
+
+    it("should revert with AlreadyRegistered when proposing another provider's key", async function () {
+      const { providers, clinic, emergencyDoctor } = await loadFixture(deployWithSpareKeys);
+      await expect(providers.connect(clinic).rotateKey(emergencyDoctor.address))
+        .to.be.revertedWithCustomError(providers, "AlreadyRegistered")
+        .withArgs(emergencyDoctor.address);
+    });
+
+    it("should revert with AlreadyRegistered when proposing a retired key or the caller's own", async function () {
+      const { providers, clinic, newKey } = await loadFixture(deployWithSpareKeys);
+      await expect(providers.connect(clinic).rotateKey(clinic.address))
+        .to.be.revertedWithCustomError(providers, "AlreadyRegistered")
+        .withArgs(clinic.address);
+      await rotateKey(providers, clinic, newKey);
+      await expect(providers.connect(newKey).rotateKey(clinic.address))
+        .to.be.revertedWithCustomError(providers, "AlreadyRegistered")
+        .withArgs(clinic.address);
+    });
+
+    it("should revert with ProviderNotActive for a suspended provider", async function () {
+      const { providers, registrar, clinic, newKey } = await loadFixture(deployWithSpareKeys);
+      await providers.connect(registrar).suspend(clinic.address, REASON);
+      await expect(providers.connect(clinic).rotateKey(newKey.address))
+        .to.be.revertedWithCustomError(providers, "ProviderNotActive")
+        .withArgs(clinic.address);
+    });
+
+    it("should revert with UnknownProvider for a stranger, and KeyRetired for a retired key", async function () {
+      const { providers, stranger, clinic, newKey, newerKey } = await loadFixture(deployWithSpareKeys);
+      await expect(providers.connect(stranger).rotateKey(newKey.address))
+        .to.be.revertedWithCustomError(providers, "UnknownProvider")
+        .withArgs(stranger.address);
+      await rotateKey(providers, clinic, newKey);
+      await expect(providers.connect(clinic).rotateKey(newerKey.address))
+        .to.be.revertedWithCustomError(providers, "KeyRetired")
+        .withArgs(clinic.address);
+    });
+
+    it("should not need REGISTRAR_ROLE", async function () {
+      const { providers, clinic, newKey } = await loadFixture(deployWithSpareKeys);
+      expect(await providers.hasRole(REGISTRAR_ROLE, clinic.address)).to.be.false;
+      await expect(providers.connect(clinic).rotateKey(newKey.address)).to.emit(providers, "KeyRotationProposed");
+    });
+  });
+
+  describe("acceptKey: the new key agrees", function () {
+    it("should move the registration to the new key, retire the old one and emit KeyRotated", async function () {
+      const { providers, clinic, newKey } = await loadFixture(deployWithSpareKeys);
+      const before = await entryOf(providers, clinic);
+      await providers.connect(clinic).rotateKey(newKey.address);
+      await expect(providers.connect(newKey).acceptKey(clinic.address))
         .to.emit(providers, "KeyRotated")
         .withArgs(clinic.address, clinic.address, newKey.address);
       expect(await entryOf(providers, newKey)).to.deep.equal(before);
       expect(await providers.isActive(newKey.address)).to.be.true;
       expect(await providers.hasCapability(newKey.address, Capability.TREATMENT)).to.be.true;
+      expect(await providers.proposedKeyOf(clinic.address)).to.equal(ethers.ZeroAddress);
+      expect(await providers.currentKeyOf(clinic.address)).to.equal(newKey.address);
+      expect(await providers.keysOf(clinic.address)).to.deep.equal([clinic.address, newKey.address]);
     });
 
     it("should retire the old key: not active, status Retired, no capability", async function () {
       const { providers, clinic, newKey } = await loadFixture(deployWithSpareKeys);
       const before = await entryOf(providers, clinic);
-      await providers.connect(clinic).rotateKey(newKey.address);
+      await rotateKey(providers, clinic, newKey);
       expect(await providers.isActive(clinic.address)).to.be.false;
       expect(await providers.hasCapability(clinic.address, Capability.TREATMENT)).to.be.false;
       expect(await entryOf(providers, clinic)).to.deep.equal({ ...before, status: ProviderStatus.Retired });
@@ -403,9 +483,53 @@ describe("ProviderRegistry", function () {
       ]);
     });
 
-    it("should never let the old key be reinstated, suspended or registered again", async function () {
+    it("should revert with KeyNotProposed for an address that was never proposed", async function () {
+      const { providers, clinic, newKey, stranger } = await loadFixture(deployWithSpareKeys);
+      await expect(providers.connect(newKey).acceptKey(clinic.address))
+        .to.be.revertedWithCustomError(providers, "KeyNotProposed")
+        .withArgs(clinic.address, newKey.address);
+      await providers.connect(clinic).rotateKey(newKey.address);
+      await expect(providers.connect(stranger).acceptKey(clinic.address))
+        .to.be.revertedWithCustomError(providers, "KeyNotProposed")
+        .withArgs(clinic.address, stranger.address);
+      // A proposal is for one provider: the key cannot accept it as another's.
+      await expect(providers.connect(newKey).acceptKey(stranger.address))
+        .to.be.revertedWithCustomError(providers, "KeyNotProposed")
+        .withArgs(stranger.address, newKey.address);
+      expect(await providers.currentKeyOf(clinic.address)).to.equal(clinic.address);
+    });
+
+    it("should accept only once", async function () {
+      const { providers, clinic, newKey } = await loadFixture(deployWithSpareKeys);
+      await rotateKey(providers, clinic, newKey);
+      await expect(providers.connect(newKey).acceptKey(clinic.address))
+        .to.be.revertedWithCustomError(providers, "KeyNotProposed")
+        .withArgs(clinic.address, newKey.address);
+    });
+
+    it("should revert with ProviderNotActive when the provider was suspended after proposing", async function () {
       const { providers, registrar, clinic, newKey } = await loadFixture(deployWithSpareKeys);
       await providers.connect(clinic).rotateKey(newKey.address);
+      await providers.connect(registrar).suspend(clinic.address, REASON);
+      await expect(providers.connect(newKey).acceptKey(clinic.address))
+        .to.be.revertedWithCustomError(providers, "ProviderNotActive")
+        .withArgs(clinic.address);
+      await providers.connect(registrar).reinstate(clinic.address);
+      await expect(providers.connect(newKey).acceptKey(clinic.address)).to.emit(providers, "KeyRotated");
+    });
+
+    it("should revert with AlreadyRegistered when the proposed key was registered meanwhile", async function () {
+      const { providers, registrar, clinic, newKey } = await loadFixture(deployWithSpareKeys);
+      await providers.connect(clinic).rotateKey(newKey.address);
+      await providers.connect(registrar).register(newKey.address, NPI, Capability.RESEARCH, "");
+      await expect(providers.connect(newKey).acceptKey(clinic.address))
+        .to.be.revertedWithCustomError(providers, "AlreadyRegistered")
+        .withArgs(newKey.address);
+    });
+
+    it("should never let the old key be reinstated, suspended or registered again", async function () {
+      const { providers, registrar, clinic, newKey } = await loadFixture(deployWithSpareKeys);
+      await rotateKey(providers, clinic, newKey);
       await expect(providers.connect(registrar).reinstate(clinic.address))
         .to.be.revertedWithCustomError(providers, "KeyRetired")
         .withArgs(clinic.address);
@@ -417,17 +541,9 @@ describe("ProviderRegistry", function () {
         .withArgs(clinic.address);
     });
 
-    it("should not let the old key rotate again", async function () {
-      const { providers, clinic, newKey, newerKey } = await loadFixture(deployWithSpareKeys);
-      await providers.connect(clinic).rotateKey(newKey.address);
-      await expect(providers.connect(clinic).rotateKey(newerKey.address))
-        .to.be.revertedWithCustomError(providers, "KeyRetired")
-        .withArgs(clinic.address);
-    });
-
     it("should let the registrar manage the provider through the new key", async function () {
       const { providers, registrar, clinic, newKey } = await loadFixture(deployWithSpareKeys);
-      await providers.connect(clinic).rotateKey(newKey.address);
+      await rotateKey(providers, clinic, newKey);
       await expect(providers.connect(registrar).suspend(newKey.address, REASON))
         .to.emit(providers, "ProviderSuspended")
         .withArgs(newKey.address, REASON, registrar.address);
@@ -437,11 +553,12 @@ describe("ProviderRegistry", function () {
       expect((await entryOf(providers, clinic)).status).to.equal(ProviderStatus.Retired);
     });
 
-    it("should rotate twice, A -> B -> C, keeping the first id", async function () {
+    it("should rotate twice, A -> B -> C, keeping the first id and listing every key", async function () {
       const { providers, clinic, newKey, newerKey } = await loadFixture(deployWithSpareKeys);
       const original = await entryOf(providers, clinic);
-      await providers.connect(clinic).rotateKey(newKey.address);
-      await expect(providers.connect(newKey).rotateKey(newerKey.address))
+      await rotateKey(providers, clinic, newKey);
+      await providers.connect(newKey).rotateKey(newerKey.address);
+      await expect(providers.connect(newerKey).acceptKey(clinic.address))
         .to.emit(providers, "KeyRotated")
         .withArgs(clinic.address, newKey.address, newerKey.address);
       expect(await entryOf(providers, newerKey)).to.deep.equal(original);
@@ -453,61 +570,23 @@ describe("ProviderRegistry", function () {
       for (const key of [clinic, newKey, newerKey]) {
         expect((await providers.resolve(key.address)).id).to.equal(clinic.address);
       }
-    });
-
-    it("should revert with AlreadyRegistered when rotating to another provider's key", async function () {
-      const { providers, clinic, emergencyDoctor } = await loadFixture(deployWithSpareKeys);
-      await expect(providers.connect(clinic).rotateKey(emergencyDoctor.address))
-        .to.be.revertedWithCustomError(providers, "AlreadyRegistered")
-        .withArgs(emergencyDoctor.address);
-    });
-
-    it("should revert with AlreadyRegistered when rotating back to a retired key", async function () {
-      const { providers, clinic, newKey } = await loadFixture(deployWithSpareKeys);
-      await providers.connect(clinic).rotateKey(newKey.address);
-      await expect(providers.connect(newKey).rotateKey(clinic.address))
-        .to.be.revertedWithCustomError(providers, "AlreadyRegistered")
-        .withArgs(clinic.address);
-    });
-
-    it("should revert with AlreadyRegistered when rotating to the caller's own key", async function () {
-      const { providers, clinic } = await loadFixture(deployWithSpareKeys);
-      await expect(providers.connect(clinic).rotateKey(clinic.address))
-        .to.be.revertedWithCustomError(providers, "AlreadyRegistered")
-        .withArgs(clinic.address);
-    });
-
-    it("should revert with ZeroAddress when rotating to the zero address", async function () {
-      const { providers, clinic } = await loadFixture(deployWithSpareKeys);
-      await expect(providers.connect(clinic).rotateKey(ethers.ZeroAddress)).to.be.revertedWithCustomError(
-        providers,
-        "ZeroAddress",
-      );
-    });
-
-    it("should revert with ProviderNotActive for a suspended provider", async function () {
-      const { providers, registrar, clinic, newKey } = await loadFixture(deployWithSpareKeys);
-      await providers.connect(registrar).suspend(clinic.address, REASON);
-      await expect(providers.connect(clinic).rotateKey(newKey.address))
-        .to.be.revertedWithCustomError(providers, "ProviderNotActive")
-        .withArgs(clinic.address);
-    });
-
-    it("should revert with UnknownProvider for a stranger", async function () {
-      const { providers, stranger, newKey } = await loadFixture(deployWithSpareKeys);
-      await expect(providers.connect(stranger).rotateKey(newKey.address))
-        .to.be.revertedWithCustomError(providers, "UnknownProvider")
-        .withArgs(stranger.address);
-    });
-
-    it("should not need REGISTRAR_ROLE", async function () {
-      const { providers, clinic, newKey } = await loadFixture(deployWithSpareKeys);
-      expect(await providers.hasRole(REGISTRAR_ROLE, clinic.address)).to.be.false;
-      await expect(providers.connect(clinic).rotateKey(newKey.address)).to.emit(providers, "KeyRotated");
+      expect(await providers.keysOf(clinic.address)).to.deep.equal([clinic.address, newKey.address, newerKey.address]);
+      expect(await providers.currentKeyOf(clinic.address)).to.equal(newerKey.address);
     });
   });
 
   describe("views", function () {
+    describe("keysOf and currentKeyOf", function () {
+      it("should list a provider never rotated by its id alone, and nothing for an unknown address", async function () {
+        const { providers, clinic, stranger } = await loadFixture(deployWithProviders);
+        expect(await providers.keysOf(clinic.address)).to.deep.equal([clinic.address]);
+        expect(await providers.currentKeyOf(clinic.address)).to.equal(clinic.address);
+        expect(await providers.keysOf(stranger.address)).to.deep.equal([]);
+        expect(await providers.currentKeyOf(stranger.address)).to.equal(ethers.ZeroAddress);
+        expect(await providers.proposedKeyOf(stranger.address)).to.equal(ethers.ZeroAddress);
+      });
+    });
+
     describe("isActive", function () {
       it("should be true only for an active provider", async function () {
         const { providers, registrar, clinic, emergencyDoctor, stranger } = await loadFixture(deployWithProviders);
@@ -578,7 +657,7 @@ describe("ProviderRegistry", function () {
 
       it("should resolve a rotated key to the provider's first address", async function () {
         const { providers, clinic, newKey } = await loadFixture(deployWithSpareKeys);
-        await providers.connect(clinic).rotateKey(newKey.address);
+        await rotateKey(providers, clinic, newKey);
         const [id, status, capabilities] = await providers.resolve(newKey.address);
         expect([id, Number(status), Number(capabilities)]).to.deep.equal([
           clinic.address,
@@ -604,11 +683,15 @@ describe("ProviderRegistry", function () {
         [
           "DEFAULT_ADMIN_ROLE",
           "REGISTRAR_ROLE",
+          "acceptKey",
+          "currentKeyOf",
           "getRoleAdmin",
           "grantRole",
           "hasCapability",
           "hasRole",
           "isActive",
+          "keysOf",
+          "proposedKeyOf",
           "providerOf",
           "register",
           "reinstate",

@@ -14,8 +14,8 @@ import {
   purposeMask,
   RecordStatus,
 } from "../../src/codes";
-import { batchId, buildBatch, cidFor, contentHash, recordId, type BatchItem } from "../../src/records";
-import { DAY, deployWithProviders, now } from "../helpers/fixtures";
+import { batchId, batchLeaf, buildBatch, cidFor, contentHash, recordId, type BatchItem } from "../../src/records";
+import { DAY, deployWithProviders, now, rotateKey } from "../helpers/fixtures";
 
 const LAB = categoryId("laboratory");
 const IMAGING = categoryId("imaging");
@@ -75,10 +75,11 @@ async function deployWithVersionChain() {
 const BATCH_SIZE = 1_000;
 const MANIFEST = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
 
-/** {deployWithProviders}, with a batch of 1,000 records over 50 patients built and anchored by `lab`. */
+/** {deployWithProviders}, with `lab` registered too and a batch of 1,000 records over 50 patients anchored by it. */
 async function deployWithBatch() {
   const fixture = await deployWithProviders();
-  const { records, lab } = fixture;
+  const { records, providers, registrar, lab } = fixture;
+  await providers.connect(registrar).register(lab.address, ethers.id("npi:lab"), 1, "");
   const categories = [LAB, IMAGING, MENTAL_HEALTH];
   const items: BatchItem[] = Array.from({ length: BATCH_SIZE }, (_, i) => ({
     patient: ethers.getAddress(ethers.dataSlice(ethers.id(`patient ${i % 50}`), 12)),
@@ -89,6 +90,8 @@ async function deployWithBatch() {
   const tx = await records.connect(lab).anchorBatch(batch.root, batch.count, MANIFEST);
   return { ...fixture, items, batch, tx, id: batchId(lab.address, batch.root) };
 }
+
+type RecordsFixture = Awaited<ReturnType<typeof deployWithRecords>>;
 
 /** Reads record `id` as a plain object. */
 async function recordOf(records: RecordRegistry, id: string) {
@@ -300,6 +303,15 @@ describe("RecordRegistry", function () {
         ).to.be.revertedWithCustomError(records, "ZeroCategory");
       });
 
+      it("should revert with NotADataCategory for ANY_CATEGORY, even from a writer of every category", async function () {
+        const { records, patient, lab } = await loadFixture(deployWithWriters);
+        for (const writer of [patient, lab]) {
+          await expect(records.connect(writer).anchor(patient.address, ANY_CATEGORY, hashOf("a"), ZERO, ""))
+            .to.be.revertedWithCustomError(records, "NotADataCategory")
+            .withArgs(ANY_CATEGORY);
+        }
+      });
+
       it("should revert with ZeroContentHash for a zero content hash", async function () {
         const { records, patient } = await loadFixture(deployWithWriters);
         await expect(
@@ -454,10 +466,70 @@ describe("RecordRegistry", function () {
       await expectRetracted(records, scanId, patient.address, delegate);
     });
 
-    it("should let the anchoring provider retract, even after its consent has expired", async function () {
-      const { records, patient, clinic, scanId, expiresAt } = await loadFixture(deployWithRecords);
-      await time.increaseTo(expiresAt);
+    it("should let the anchoring provider retract while it may still write the category", async function () {
+      const { records, patient, clinic, scanId } = await loadFixture(deployWithRecords);
       await expectRetracted(records, scanId, patient.address, clinic);
+    });
+
+    context("when the anchorer may no longer write the record's category", function () {
+      it("should refuse it once its COLLECT consent has expired", async function () {
+        const { records, clinic, scanId, expiresAt } = await loadFixture(deployWithRecords);
+        await time.increaseTo(expiresAt);
+        await expect(records.connect(clinic).retract(scanId, REASON))
+          .to.be.revertedWithCustomError(records, "NotAuthorizedRetractor")
+          .withArgs(scanId, clinic.address);
+      });
+
+      it("should refuse it once the patient revoked its consent", async function () {
+        const { records, consents, patient, clinic, scanId } = await loadFixture(deployWithRecords);
+        await consents.connect(patient).revoke(clinic.address, LAB);
+        await expect(records.connect(clinic).retract(scanId, REASON))
+          .to.be.revertedWithCustomError(records, "NotAuthorizedRetractor")
+          .withArgs(scanId, clinic.address);
+      });
+
+      for (const [label, change] of [
+        ["denied it the category", (f: RecordsFixture) => f.consents.connect(f.patient).deny(f.clinic.address, LAB)],
+        [
+          "denied it every category",
+          (f: RecordsFixture) => f.consents.connect(f.patient).deny(f.clinic.address, ANY_CATEGORY),
+        ],
+        ["revoked everything", (f: RecordsFixture) => f.consents.connect(f.patient).revokeAll()],
+      ] as const) {
+        it(`should refuse it once the patient ${label}`, async function () {
+          const fixture = await loadFixture(deployWithRecords);
+          const { records, clinic, scanId } = fixture;
+          await change(fixture);
+          await expect(records.connect(clinic).retract(scanId, REASON))
+            .to.be.revertedWithCustomError(records, "NotAuthorizedRetractor")
+            .withArgs(scanId, clinic.address);
+        });
+      }
+
+      it("should refuse its supersession too, and leave it to the patient", async function () {
+        const { records, consents, patient, clinic, scanId } = await loadFixture(deployWithRecords);
+        await consents.connect(patient).deny(clinic.address, ANY_CATEGORY);
+        await expect(records.connect(clinic).anchor(patient.address, LAB, hashOf("scan v2"), scanId, ""))
+          .to.be.revertedWithCustomError(records, "NotAuthorizedWriter")
+          .withArgs(patient.address, clinic.address, LAB);
+        await expect(records.connect(patient).anchor(patient.address, LAB, hashOf("scan v2"), scanId, "")).to.emit(
+          records,
+          "RecordAnchored",
+        );
+      });
+
+      it("should refuse a removed delegate that anchored the record", async function () {
+        const { records, consents, patient, delegate } = await loadFixture(deployWithRecords);
+        await records.connect(delegate).anchor(patient.address, IMAGING, hashOf("x-ray"), ZERO, "");
+        const xray = recordId(patient.address, hashOf("x-ray"));
+        await consents.connect(patient).removeDelegate(delegate.address);
+        await expect(records.connect(delegate).retract(xray, REASON))
+          .to.be.revertedWithCustomError(records, "NotAuthorizedRetractor")
+          .withArgs(xray, delegate.address);
+        await expect(records.connect(delegate).anchor(patient.address, IMAGING, hashOf("x-ray v2"), xray, ""))
+          .to.be.revertedWithCustomError(records, "NotAuthorizedWriter")
+          .withArgs(patient.address, delegate.address, IMAGING);
+      });
     });
 
     it("should keep everything but the status", async function () {
@@ -491,7 +563,7 @@ describe("RecordRegistry", function () {
 
     it("should refuse the anchoring provider's retired key and accept its current key after a rotation", async function () {
       const { records, providers, patient, clinic, relayer: newKey, scanId } = await loadFixture(deployWithRecords);
-      await providers.connect(clinic).rotateKey(newKey.address);
+      await rotateKey(providers, clinic, newKey);
       await expect(records.connect(clinic).retract(scanId, REASON))
         .to.be.revertedWithCustomError(records, "NotAuthorizedRetractor")
         .withArgs(scanId, clinic.address);
@@ -633,14 +705,14 @@ describe("RecordRegistry", function () {
       });
 
       it("should give another submitter of the same root another id, both batches existing", async function () {
-        const { records, lab, stranger, items, batch, id } = await loadFixture(deployWithBatch);
-        const strangerId = batchId(stranger.address, batch.root);
+        const { records, lab, clinic, items, batch, id } = await loadFixture(deployWithBatch);
+        const strangerId = batchId(clinic.address, batch.root);
         expect(strangerId).not.to.equal(id);
-        await expect(records.connect(stranger).anchorBatch(batch.root, BATCH_SIZE, ""))
+        await expect(records.connect(clinic).anchorBatch(batch.root, BATCH_SIZE, ""))
           .to.emit(records, "BatchAnchored")
-          .withArgs(strangerId, batch.root, BATCH_SIZE, stranger.address, "");
+          .withArgs(strangerId, batch.root, BATCH_SIZE, clinic.address, "");
         expect((await records.batchOf(id)).submitter).to.equal(lab.address);
-        expect((await records.batchOf(strangerId)).submitter).to.equal(stranger.address);
+        expect((await records.batchOf(strangerId)).submitter).to.equal(clinic.address);
         const { patient, category, contentHash: hash } = items[7];
         for (const batchIdOf of [id, strangerId]) {
           expect(await records.verifyBatchItem(batchIdOf, batch.proofs[7], patient, category, hash)).to.be.true;
@@ -656,11 +728,11 @@ describe("RecordRegistry", function () {
     });
 
     it("should verify the single item of a batch of one with an empty proof", async function () {
-      const { records, patient } = await loadFixture(deployWithWriters);
+      const { records, patient, clinic } = await loadFixture(deployWithWriters);
       const item = { patient: patient.address, category: LAB, contentHash: hashOf("only") };
       const batch = buildBatch([item]);
-      await records.connect(patient).anchorBatch(batch.root, 1, "");
-      const id = batchId(patient.address, batch.root);
+      await records.connect(clinic).anchorBatch(batch.root, 1, "");
+      const id = batchId(clinic.address, batch.root);
       expect(await records.verifyBatchItem(id, [], item.patient, item.category, item.contentHash)).to.be.true;
     });
 
@@ -678,13 +750,123 @@ describe("RecordRegistry", function () {
     });
 
     it("should revert with UriTooLong(513, 512) for a URI of 513 bytes and accept 512", async function () {
-      const { records, lab } = await loadFixture(deployWithWriters);
-      await expect(records.connect(lab).anchorBatch(hashOf("root"), 1, "x".repeat(513)))
+      const { records, clinic } = await loadFixture(deployWithWriters);
+      await expect(records.connect(clinic).anchorBatch(hashOf("root"), 1, "x".repeat(513)))
         .to.be.revertedWithCustomError(records, "UriTooLong")
         .withArgs(513, MAX_URI_LENGTH);
-      await expect(records.connect(lab).anchorBatch(hashOf("root"), 1, "x".repeat(MAX_URI_LENGTH)))
+      await expect(records.connect(clinic).anchorBatch(hashOf("root"), 1, "x".repeat(MAX_URI_LENGTH)))
         .to.emit(records, "BatchAnchored")
-        .withArgs(batchId(lab.address, hashOf("root")), hashOf("root"), 1, lab.address, "x".repeat(MAX_URI_LENGTH));
+        .withArgs(
+          batchId(clinic.address, hashOf("root")),
+          hashOf("root"),
+          1,
+          clinic.address,
+          "x".repeat(MAX_URI_LENGTH),
+        );
+    });
+
+    context("when the caller is not an active registered provider", function () {
+      it("should revert with NotActiveProvider for a patient, a stranger or an unregistered grantee", async function () {
+        const { records, patient, stranger, lab } = await loadFixture(deployWithWriters);
+        for (const caller of [patient, stranger, lab]) {
+          await expect(records.connect(caller).anchorBatch(hashOf("root"), 1, ""))
+            .to.be.revertedWithCustomError(records, "NotActiveProvider")
+            .withArgs(caller.address);
+        }
+      });
+
+      it("should revert with NotActiveProvider for a suspended provider and a retired key", async function () {
+        const {
+          records,
+          providers,
+          registrar,
+          clinic,
+          emergencyDoctor,
+          relayer: newKey,
+        } = await loadFixture(deployWithWriters);
+        await providers.connect(registrar).suspend(clinic.address, REASON);
+        await rotateKey(providers, emergencyDoctor, newKey);
+        for (const caller of [clinic, emergencyDoctor]) {
+          await expect(records.connect(caller).anchorBatch(hashOf("root"), 1, ""))
+            .to.be.revertedWithCustomError(records, "NotActiveProvider")
+            .withArgs(caller.address);
+        }
+        await expect(records.connect(newKey).anchorBatch(hashOf("root"), 1, "")).to.emit(records, "BatchAnchored");
+      });
+    });
+  });
+
+  describe("retractBatchItem", function () {
+    /** {deployWithBatch}, with `patient` named by the batch's item 3 and `delegate` appointed by that patient. */
+    async function deployWithPatientInBatch() {
+      const fixture = await deployWithProviders();
+      const { records, providers, registrar, consents, patient, delegate, lab } = fixture;
+      await providers.connect(registrar).register(lab.address, ethers.id("npi:lab"), 1, "");
+      await consents.connect(patient).setDelegate(delegate.address, (await now()) + 30 * DAY);
+      const items: BatchItem[] = Array.from({ length: 8 }, (_, i) => ({
+        patient: i === 3 || i === 5 ? patient.address : ethers.getAddress(ethers.dataSlice(ethers.id(`p ${i}`), 12)),
+        category: i % 2 ? LAB : IMAGING,
+        contentHash: hashOf(`small batch item ${i}`),
+      }));
+      const batch = buildBatch(items);
+      await records.connect(lab).anchorBatch(batch.root, batch.count, MANIFEST);
+      return { ...fixture, items, batch, id: batchId(lab.address, batch.root) };
+    }
+
+    it("should let the patient retract an item naming them, emit BatchItemRetracted, and fail its verification", async function () {
+      const { records, patient, items, batch, id } = await loadFixture(deployWithPatientInBatch);
+      const { category, contentHash: hash } = items[3];
+      expect(await records.verifyBatchItem(id, batch.proofs[3], patient.address, category, hash)).to.be.true;
+      await expect(records.connect(patient).retractBatchItem(id, patient.address, category, hash, REASON))
+        .to.emit(records, "BatchItemRetracted")
+        .withArgs(id, batchLeaf(items[3]), patient.address, REASON, patient.address);
+      expect(await records.verifyBatchItem(id, batch.proofs[3], patient.address, category, hash)).to.be.false;
+      expect(await records.isBatchItemRetracted(id, patient.address, category, hash)).to.be.true;
+      // The batch and its other items stay.
+      expect((await records.batchOf(id)).root).to.equal(batch.root);
+      const other = items[5];
+      expect(await records.verifyBatchItem(id, batch.proofs[5], other.patient, other.category, other.contentHash)).to.be
+        .true;
+      expect(await records.isBatchItemRetracted(id, other.patient, other.category, other.contentHash)).to.be.false;
+    });
+
+    it("should let a live delegate of the patient retract it", async function () {
+      const { records, patient, delegate, items, batch, id } = await loadFixture(deployWithPatientInBatch);
+      const { category, contentHash: hash } = items[5];
+      await expect(records.connect(delegate).retractBatchItem(id, patient.address, category, hash, REASON))
+        .to.emit(records, "BatchItemRetracted")
+        .withArgs(id, batchLeaf(items[5]), patient.address, REASON, delegate.address);
+      expect(await records.verifyBatchItem(id, batch.proofs[5], patient.address, category, hash)).to.be.false;
+    });
+
+    it("should revert with NotAuthorizedBatchRetractor for the submitter, a stranger or a former delegate", async function () {
+      const { records, consents, patient, delegate, lab, stranger, items, id } =
+        await loadFixture(deployWithPatientInBatch);
+      const { category, contentHash: hash } = items[3];
+      await consents.connect(patient).removeDelegate(delegate.address);
+      for (const caller of [lab, stranger, delegate]) {
+        await expect(records.connect(caller).retractBatchItem(id, patient.address, category, hash, REASON))
+          .to.be.revertedWithCustomError(records, "NotAuthorizedBatchRetractor")
+          .withArgs(patient.address, caller.address);
+      }
+    });
+
+    it("should revert with BatchItemAlreadyRetracted the second time", async function () {
+      const { records, patient, items, id } = await loadFixture(deployWithPatientInBatch);
+      const { category, contentHash: hash } = items[3];
+      await records.connect(patient).retractBatchItem(id, patient.address, category, hash, REASON);
+      await expect(records.connect(patient).retractBatchItem(id, patient.address, category, hash, REASON))
+        .to.be.revertedWithCustomError(records, "BatchItemAlreadyRetracted")
+        .withArgs(id, batchLeaf(items[3]));
+    });
+
+    it("should revert with UnknownBatch for a batch never anchored", async function () {
+      const { records, patient, items, batch, stranger } = await loadFixture(deployWithPatientInBatch);
+      const unknown = batchId(stranger.address, batch.root);
+      const { category, contentHash: hash } = items[3];
+      await expect(records.connect(patient).retractBatchItem(unknown, patient.address, category, hash, REASON))
+        .to.be.revertedWithCustomError(records, "UnknownBatch")
+        .withArgs(unknown);
     });
   });
 

@@ -15,6 +15,7 @@ export async function consentView(consents: ConsentRegistry, patient: string, gr
     issuedAt: Number(consent.issuedAt),
     epoch: Number(consent.epoch),
     decision: Number(consent.decision) as Decision,
+    sequence: Number(consent.sequence),
     status: Number(status) as ConsentStatus,
   };
 }

@@ -3,6 +3,7 @@
  */
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
+import type { Signer } from "ethers";
 import type { ConsentRegistry, ProviderRegistry, RecordRegistry } from "../../typechain-types";
 import { Capability } from "../../src/codes";
 
@@ -53,4 +54,26 @@ export async function deployWithProviders() {
 /** The timestamp of the latest block. */
 export async function now(): Promise<number> {
   return time.latest();
+}
+
+/**
+ * Moves a provider from its key `from` to the key `to` in the registry's two steps: `from` proposes, `to` accepts.
+ * Returns the acceptance, which emits KeyRotated.
+ */
+export async function rotateKey(providers: ProviderRegistry, from: Signer, to: Signer) {
+  const [id] = await providers.resolve(await from.getAddress());
+  await providers.connect(from).rotateKey(await to.getAddress());
+  return providers.connect(to).acceptKey(id);
+}
+
+/**
+ * {deployWithProviders}, with `delegate` appointed by `patient` for a year, and two fresh accounts (`newKey`,
+ * `newerKey`) for providers to rotate their keys to.
+ */
+export async function deployWithDelegateAndKeys() {
+  const fixture = await deployWithProviders();
+  const signers = await ethers.getSigners();
+  const { consents, patient, delegate } = fixture;
+  await consents.connect(patient).setDelegate(delegate.address, (await time.latest()) + 365 * DAY);
+  return { ...fixture, newKey: signers[10], newerKey: signers[11] };
 }
