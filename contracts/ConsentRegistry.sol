@@ -452,14 +452,15 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Multicall {
         Decision decision,
         uint32 sequence
     ) private {
-        uint256 packed = uint256(purposes) |
-            (uint256(actions) << 32) |
-            (uint256(notBefore) << 40) |
-            (uint256(expiresAt) << 80) |
-            (uint256(uint40(block.timestamp)) << 120) |
-            (uint256(epoch) << 160) |
-            (uint256(decision) << 192) |
-            (uint256(sequence) << 200);
+        uint256 packed =
+            uint256(purposes) |
+                (uint256(actions) << 32) |
+                (uint256(notBefore) << 40) |
+                (uint256(expiresAt) << 80) |
+                (uint256(uint40(block.timestamp)) << 120) |
+                (uint256(epoch) << 160) |
+                (uint256(decision) << 192) |
+                (uint256(sequence) << 200);
         // One SSTORE of the packed word; the layout is the struct's, so every Solidity read of it stays right.
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
