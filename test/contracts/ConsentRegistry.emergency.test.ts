@@ -229,6 +229,14 @@ describe("ConsentRegistry: break-glass windows under the patient's control", fun
         .withArgs(patient.address, false, emergencyDoctor.address);
     });
 
+    it("should let a delegate that is no provider turn it on", async function () {
+      const { consents, patient, delegate } = await loadFixture(deployWithEmergencyDelegate);
+      await expect(consents.connect(delegate).setEmergencyAccessFor(patient.address, true))
+        .to.emit(consents, "EmergencyAccessSet")
+        .withArgs(patient.address, true, delegate.address);
+      expect(await consents.emergencyAccessAllowed(patient.address)).to.be.true;
+    });
+
     it("should let a delegate that is a provider without the emergency capability turn it on", async function () {
       const { consents, patient, clinic } = await loadFixture(deployWithEmergencyDelegate);
       await consents.connect(patient).setDelegate(clinic.address, (await time.latest()) + 365 * DAY);
