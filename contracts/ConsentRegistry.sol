@@ -468,6 +468,26 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Multicall {
         }
     }
 
+    /**
+     * @notice Sets a consent's decision and moves its sequence on, keeping every other field, in one SSTORE.
+     * @dev Two field assignments would write the slot twice; the layout is {IConsentRegistry-Consent}'s.
+     * @param consent the slot
+     * @param decision the new decision
+     */
+    function _markDecision(Consent storage consent, Decision decision) private {
+        uint256 word;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            word := sload(consent.slot)
+        }
+        uint32 sequence = uint32(word >> 200) + 1;
+        word = (word & ~(uint256(0xffffffffff) << 192)) | (uint256(decision) << 192) | (uint256(sequence) << 200);
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            sstore(consent.slot, word)
+        }
+    }
+
     /// @dev A revocation sent by the patient or a delegate, of a permit or a deny.
     function _revoke(address patient, address grantee, bytes32 category) private {
         (address key, Consent storage consent) = _revocableConsent(patient, grantee, category);
@@ -504,8 +524,7 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Multicall {
         Consent storage consent,
         bool signed
     ) private {
-        consent.decision = Decision.Revoked;
-        ++consent.sequence;
+        _markDecision(consent, Decision.Revoked);
         emit ConsentRevoked(patient, key, category, msg.sender, signed);
     }
 
