@@ -812,8 +812,16 @@ export class ConsentClient {
     };
   }
 
-  /** Checks what a relayer can check before submitting: chain, registry, deadline and the key's nonce. */
-  private async checkSigned(s: Omit<SignedGrant, "request">, request: RevokeRequest, what: string): Promise<void> {
+  /**
+   * Checks what a relayer can check before submitting, in this order: chain, registry, deadline, signer (for an
+   * ordinary wallet; a contract wallet's signature is checked on-chain) and the key's nonce.
+   */
+  private async checkSigned(
+    s: Omit<SignedGrant, "request">,
+    request: RevokeRequest,
+    what: string,
+    recoverSigner: () => string,
+  ): Promise<void> {
     const { patient, grantee, category } = request;
     const [chainId, now, nonce] = await Promise.all([
       this.chainId(),
@@ -827,6 +835,11 @@ export class ConsentClient {
       throw new Error(`This ${what} is for the consent registry ${s.registry}, not ${this.deployment.consentRegistry}`);
     }
     if (BigInt(s.deadline) < BigInt(now)) throw new Error(`This ${what} expired at ${iso(BigInt(s.deadline))}`);
+    if (!(await this.isContract(patient))) {
+      const recovered = recoverSigner();
+      if (recovered !== patient)
+        throw new Error(`The ${what} was signed by ${recovered}, not by the patient ${patient}`);
+    }
     const given = splitSignatureNonce(s.nonce);
     const next = splitSignatureNonce(nonce);
     const key = `${grantee} and ${describeCategory(category)}`;
@@ -859,19 +872,14 @@ export class ConsentClient {
   /** Submits a grant a patient signed (the runner pays the gas). Checks shape, chain, registry, nonce and signer. */
   async submitSignedGrant(signed: SignedGrant | string): Promise<ContractTransactionReceipt> {
     const s = parseSignedGrant(signed);
-    await this.checkSigned(s, s.request, "signed grant");
-    if (!(await this.isContract(s.request.patient))) {
-      const domain = consentDomain(s.chainId, s.registry);
-      let recovered: string = ZeroAddress;
+    const domain = consentDomain(s.chainId, s.registry);
+    await this.checkSigned(s, s.request, "signed grant", () => {
       try {
-        recovered = recoverGrantSigner(domain, s.request, BigInt(s.nonce), BigInt(s.deadline), s.signature);
+        return recoverGrantSigner(domain, s.request, BigInt(s.nonce), BigInt(s.deadline), s.signature);
       } catch {
-        // a malformed signature: reported as not the patient's below
+        return ZeroAddress; // a malformed signature: reported as not the patient's
       }
-      if (recovered !== s.request.patient) {
-        throw new Error(`The signed grant was signed by ${recovered}, not by the patient ${s.request.patient}`);
-      }
-    }
+    });
     return this.send(() => this.consents.grantWithSig(s.request, s.deadline, s.signature));
   }
 
@@ -879,14 +887,10 @@ export class ConsentClient {
   async submitSignedRevoke(signed: SignedRevoke | string): Promise<ContractTransactionReceipt> {
     const s = parseSignedRevoke(signed);
     const { patient, grantee, category } = s.request;
-    await this.checkSigned(s, s.request, "signed revocation");
-    if (!(await this.isContract(patient))) {
-      const domain = consentDomain(s.chainId, s.registry);
-      const recovered = recoverRevokeSigner(domain, s.request, BigInt(s.nonce), BigInt(s.deadline), s.signature);
-      if (recovered !== patient) {
-        throw new Error(`The signed revocation was signed by ${recovered}, not by the patient ${patient}`);
-      }
-    }
+    const domain = consentDomain(s.chainId, s.registry);
+    await this.checkSigned(s, s.request, "signed revocation", () =>
+      recoverRevokeSigner(domain, s.request, BigInt(s.nonce), BigInt(s.deadline), s.signature),
+    );
     return this.send(() => this.consents.revokeWithSig(patient, grantee, category, s.deadline, s.signature));
   }
 

@@ -16,7 +16,8 @@ import {
   purposeMask,
 } from "../../src/codes";
 import { connect, parseSignedGrant, type GrantParams, type SignedGrant } from "../../src/client";
-import { ConsentError } from "../../src/errors";
+import { joinSignatureNonce, splitSignatureNonce } from "../../src/eip712";
+import { ConsentError, decodeError } from "../../src/errors";
 import { contentHash, recordId } from "../../src/records";
 import { DAY } from "../helpers/fixtures";
 import { deploySdk } from "./fixture";
@@ -130,8 +131,9 @@ describe("ConsentClient", function () {
     });
 
     it("should grant to a provider's stable id, so the consent survives a key rotation", async function () {
-      const { patientClient, clinicClient, consents, patient, clinic, other } = await loadFixture(deploySdk);
-      await clinicClient.rotateProviderKey(other.address);
+      const { patientClient, clinicClient, client, consents, patient, clinic, other } = await loadFixture(deploySdk);
+      await clinicClient.rotateKey(other.address);
+      await client(other).acceptKey(clinic.address);
       // The patient only knows the clinic's new key: the permit still goes to the stable id.
       const params = await grantParams(other.address);
       const receipt = await patientClient.grant(params);
@@ -145,6 +147,8 @@ describe("ConsentClient", function () {
           actionMask(Action.ACCESS, Action.USE),
           await time.latest(),
           params.expiresAt,
+          patient.address,
+          false,
         );
       expect(await patientClient.providerIdOf(other.address)).to.equal(clinic.address);
       expect(
@@ -184,12 +188,13 @@ describe("ConsentClient", function () {
 
   describe("revoke, deny and revokeAll", function () {
     it("should revoke a permit given to a provider through its current key", async function () {
-      const { patientClient, clinicClient, consents, patient, clinic, other } = await loadFixture(deploySdk);
+      const { patientClient, clinicClient, client, consents, patient, clinic, other } = await loadFixture(deploySdk);
       await patientClient.grant(await grantParams(clinic.address));
-      await clinicClient.rotateProviderKey(other.address);
+      await clinicClient.rotateKey(other.address);
+      await client(other).acceptKey(clinic.address);
       await expect(await patientClient.revoke(other.address, "laboratory"))
         .to.emit(consents, "ConsentRevoked")
-        .withArgs(patient.address, clinic.address, LAB);
+        .withArgs(patient.address, clinic.address, LAB, patient.address, false);
       expect((await patientClient.consentOf(patient.address, clinic.address, "laboratory")).status).to.equal(
         ConsentStatus.Revoked,
       );
@@ -231,22 +236,25 @@ describe("ConsentClient", function () {
         ConsentStatus.Revoked,
       );
     });
-    it("should cancel a signed grant not yet submitted when revoking all, unless asked not to", async function () {
-      const { patientClient, relayerClient, consents, patient, clinic } = await loadFixture(deploySdk);
+    it("should cancel every signed grant not yet submitted when revoking all", async function () {
+      const { patientClient, relayerClient, consents, patient, clinic, lab } = await loadFixture(deploySdk);
       const deadline = (await time.latest()) + 3600;
       const signed = await patientClient.signGrant(await grantParams(clinic.address), { deadline });
-      await patientClient.revokeAll();
+      const other = await patientClient.signGrant(await grantParams(lab.address, { category: "imaging" }), {
+        deadline,
+      });
+      const receipt = await patientClient.revokeAll();
+      await expect(receipt).to.emit(consents, "AllConsentsRevoked").withArgs(patient.address, 1, patient.address);
+      await expect(receipt).to.emit(consents, "SignaturesCancelled").withArgs(patient.address, 1, patient.address);
       expect(await consents.epochOf(patient.address)).to.equal(1);
-      expect(await consents.nonces(patient.address)).to.equal(1);
-      expect((await rejection(relayerClient.submitSignedGrant(signed))).message).to.match(/nonce 0/);
-
-      const kept = await patientClient.signGrant(await grantParams(clinic.address), { deadline });
-      await patientClient.revokeAll({ cancelSignatures: false });
-      expect(await consents.epochOf(patient.address)).to.equal(2);
-      await relayerClient.submitSignedGrant(kept);
-      expect((await patientClient.consentOf(patient.address, clinic.address, "laboratory")).status).to.equal(
-        ConsentStatus.Active,
+      expect((await patientClient.signatureNonce(patient.address, clinic.address, "laboratory")).nonce).to.equal(
+        1n << 128n,
       );
+      for (const cancelled of [signed, other]) {
+        expect((await rejection(relayerClient.submitSignedGrant(cancelled))).message).to.match(
+          /was cancelled: the patient cancelled every unsubmitted signature/,
+        );
+      }
     });
   });
 
@@ -294,6 +302,7 @@ describe("ConsentClient", function () {
       });
       expect(signed.nonce).to.equal("0");
       expect(signed.chainId).to.equal(31337);
+      const relayerAddress = await relayerClient.address();
       expect(signed.registry).to.equal(await consents.getAddress());
       const wire = JSON.stringify(signed);
       await expect(await relayerClient.submitSignedGrant(wire))
@@ -306,8 +315,10 @@ describe("ConsentClient", function () {
           signed.request.actions,
           anyNumber(),
           signed.request.expiresAt,
+          relayerAddress,
+          true,
         );
-      expect(await consents.nonces(patient.address)).to.equal(1n);
+      expect(await consents.signatureNonce(patient.address, clinic.address, LAB)).to.equal(1n);
     });
 
     it("should sign with a raw private key for a patient with no ether", async function () {
@@ -337,8 +348,12 @@ describe("ConsentClient", function () {
       expect((await rejection(relayerClient.submitSignedGrant({ ...signed, registry: lab.address }))).message).to.match(
         /for the consent registry/,
       );
+      const ahead = await patientClient.signGrant(await grantParams(clinic.address), { deadline, nonce: 5 });
+      expect((await rejection(relayerClient.submitSignedGrant(ahead))).message).to.match(
+        /nonce is ahead of the next one for .* \(sequence 5, the key's next is 0\): submit the patient's earlier/,
+      );
       expect((await rejection(relayerClient.submitSignedGrant({ ...signed, nonce: "5" }))).message).to.match(
-        /ahead of the patient's next nonce 0/,
+        /not by the patient/,
       );
       expect((await rejection(relayerClient.submitSignedGrant("{not json"))).message).to.match(/not JSON/);
       expect(() => parseSignedGrant({ ...signed, request: { ...signed.request, purposes: -1 } })).to.throw(
@@ -351,7 +366,9 @@ describe("ConsentClient", function () {
       expect(await ethers.provider.getTransactionCount(relayer.address)).to.equal(sent);
 
       await relayerClient.submitSignedGrant(signed);
-      expect((await rejection(relayerClient.submitSignedGrant(signed))).message).to.match(/already used or cancelled/);
+      expect((await rejection(relayerClient.submitSignedGrant(signed))).message).to.match(
+        /nonce was already used: it was submitted, or a later decision on/,
+      );
 
       const late = await patientClient.signGrant(await grantParams(lab.address), {
         deadline: (await time.latest()) + 60,
@@ -361,12 +378,15 @@ describe("ConsentClient", function () {
     });
 
     it("should let a patient cancel unsubmitted signatures", async function () {
-      const { patientClient, relayerClient, clinic } = await loadFixture(deploySdk);
+      const { patientClient, relayerClient, patient, clinic } = await loadFixture(deploySdk);
       const signed = await patientClient.signGrant(await grantParams(clinic.address), {
         deadline: (await time.latest()) + 3600,
       });
       await patientClient.cancelSignatures();
-      expect((await rejection(relayerClient.submitSignedGrant(signed))).message).to.match(/already used or cancelled/);
+      expect((await rejection(relayerClient.submitSignedGrant(signed))).message).to.match(/was cancelled/);
+      expect(
+        (await patientClient.signatureNonce(patient.address, clinic.address, "laboratory")).signatureEpoch,
+      ).to.equal(1n);
     });
 
     it("should decode the contract's refusal of a signature signed for another key", async function () {
@@ -392,7 +412,7 @@ describe("ConsentClient", function () {
       expect((await rejection(relayerClient.submitSignedRevoke(forged))).message).to.match(/not by the patient/);
       await expect(await relayerClient.submitSignedRevoke(JSON.stringify(signed)))
         .to.emit(consents, "ConsentRevoked")
-        .withArgs(patient.address, clinic.address, LAB);
+        .withArgs(patient.address, clinic.address, LAB, await relayerClient.address(), true);
     });
 
     it("should refuse to sign when the signer is not the patient", async function () {
@@ -404,6 +424,270 @@ describe("ConsentClient", function () {
         ),
       );
       expect(error.message).to.equal(`The signer ${stranger.address} is not the patient ${patient.address}`);
+    });
+  });
+
+  describe("per-key signature nonces", function () {
+    it("should let signatures for two clinics land in either order", async function () {
+      const { patientClient, relayerClient, consents, patient, clinic, lab } = await loadFixture(deploySdk);
+      const deadline = (await time.latest()) + 3600;
+      const forClinic = await patientClient.signGrant(await grantParams(clinic.address), { deadline });
+      const forLab = await patientClient.signGrant(await grantParams(lab.address, { category: "imaging" }), {
+        deadline,
+      });
+      expect([forClinic.nonce, forLab.nonce]).to.deep.equal(["0", "0"]);
+      await relayerClient.submitSignedGrant(forLab); // signed second, submitted first
+      await relayerClient.submitSignedGrant(forClinic);
+      for (const [grantee, category] of [
+        [clinic.address, LAB],
+        [lab.address, categoryId("imaging")],
+      ]) {
+        const [, status] = await consents.consentOf(patient.address, grantee, category);
+        expect(status).to.equal(BigInt(ConsentStatus.Active));
+      }
+    });
+
+    it("should land signatures for one key in order, and say which comes first", async function () {
+      const { patientClient, relayerClient, patient, clinic } = await loadFixture(deploySdk);
+      const deadline = (await time.latest()) + 3600;
+      const first = await patientClient.signGrant(await grantParams(clinic.address), { deadline });
+      const second = await patientClient.signGrant(await grantParams(clinic.address, { purposes: [Purpose.CAREMGT] }), {
+        deadline,
+        nonce: 1,
+      });
+      expect((await rejection(relayerClient.submitSignedGrant(second))).message).to.match(
+        /ahead of the next one for .*submit the patient's earlier signatures for the same grantee and category first/,
+      );
+      await relayerClient.submitSignedGrant(first);
+      await relayerClient.submitSignedGrant(second);
+      const { consent } = await patientClient.consentOf(patient.address, clinic.address, "laboratory");
+      expect(consent.purposes).to.equal(purposeMask(Purpose.CAREMGT));
+      expect(consent.sequence).to.equal(2);
+    });
+
+    it("should void a signature once the key is decided directly", async function () {
+      const { patientClient, relayerClient, clinic } = await loadFixture(deploySdk);
+      const signed = await patientClient.signGrant(await grantParams(clinic.address), {
+        deadline: (await time.latest()) + 3600,
+      });
+      await patientClient.grant(await grantParams(clinic.address, { purposes: [Purpose.CAREMGT] }));
+      expect((await rejection(relayerClient.submitSignedGrant(signed))).message).to.match(/already used/);
+    });
+
+    it("should split a nonce into the signature epoch and the key's sequence", async function () {
+      const { patientClient, patient, clinic } = await loadFixture(deploySdk);
+      await patientClient.grant(await grantParams(clinic.address));
+      await patientClient.cancelSignatures();
+      expect(await patientClient.signatureNonce(patient.address, clinic.address, "laboratory")).to.deep.equal({
+        nonce: (1n << 128n) | 1n,
+        signatureEpoch: 1n,
+        sequence: 1n,
+      });
+      expect(splitSignatureNonce("340282366920938463463374607431768211457")).to.deep.equal({
+        signatureEpoch: 1n,
+        sequence: 1n,
+      });
+      expect(joinSignatureNonce({ signatureEpoch: 2n, sequence: 3n })).to.equal((2n << 128n) | 3n);
+      expect(() => splitSignatureNonce(-1n)).to.throw(/not a uint256/);
+    });
+  });
+
+  describe("signed consents and denies", function () {
+    it("should refuse to sign a grant a deny in force would block", async function () {
+      const { patientClient, patient, clinic } = await loadFixture(deploySdk);
+      await patientClient.deny(clinic.address, "*");
+      const error = await rejection(
+        patientClient.signGrant(await grantParams(clinic.address), { deadline: (await time.latest()) + 3600 }),
+      );
+      expect(error.message).to.equal(
+        `Patient ${patient.address} has a deny in force against ${clinic.address} for every category (*): ` +
+          "a signed grant can never land past it. Lift the deny with a transaction (revoke) first.",
+      );
+    });
+
+    it("should refuse to sign a grant past a deny given to an address before it became the provider's key", async function () {
+      const { patientClient, clinicClient, client, patient, clinic, other } = await loadFixture(deploySdk);
+      await patientClient.deny(other.address, "laboratory");
+      await clinicClient.rotateKey(other.address);
+      await client(other).acceptKey(clinic.address);
+      expect(await patientClient.denyBlocking(patient.address, clinic.address, "laboratory")).to.deep.equal({
+        key: other.address,
+        category: LAB,
+      });
+      const error = await rejection(
+        patientClient.signGrant(await grantParams(clinic.address), { deadline: (await time.latest()) + 3600 }),
+      );
+      expect(error.message).to.match(/has a deny in force against/);
+    });
+
+    it("should refuse to sign a revocation of a deny, or of nothing", async function () {
+      const { patientClient, patient, clinic, lab } = await loadFixture(deploySdk);
+      const deadline = (await time.latest()) + 3600;
+      await patientClient.deny(clinic.address, "laboratory");
+      expect(
+        (await rejection(patientClient.signRevoke({ grantee: clinic.address, category: "laboratory" }, { deadline })))
+          .message,
+      ).to.match(/a signed revocation withdraws permits only/);
+      expect(
+        (await rejection(patientClient.signRevoke({ grantee: lab.address, category: "laboratory" }, { deadline })))
+          .message,
+      ).to.equal(
+        `There is no permit from ${patient.address} to ${lab.address} for category laboratory to revoke ` +
+          "(to sign a revocation of a grant not submitted yet, give opts.nonce: that grant's nonce + 1)",
+      );
+    });
+
+    it("should sign a revocation ahead of the grant it follows, landing after it", async function () {
+      const { patientClient, relayerClient, patient, clinic } = await loadFixture(deploySdk);
+      const deadline = (await time.latest()) + 3600;
+      const grant = await patientClient.signGrant(await grantParams(clinic.address), { deadline });
+      const revoke = await patientClient.signRevoke(
+        { grantee: clinic.address, category: "laboratory" },
+        { deadline, nonce: BigInt(grant.nonce) + 1n },
+      );
+      await relayerClient.submitSignedGrant(grant);
+      await relayerClient.submitSignedRevoke(revoke);
+      expect((await patientClient.consentOf(patient.address, clinic.address, "laboratory")).status).to.equal(
+        ConsentStatus.Revoked,
+      );
+    });
+  });
+
+  describe("delegates acting for the patient", function () {
+    it("should let a delegate revoke all and cancel signatures, attributed to the delegate", async function () {
+      const { patientClient, client, relayerClient, consents, patient, delegate, clinic } =
+        await loadFixture(deploySdk);
+      await patientClient.setDelegate(delegate.address, (await time.latest()) + 7 * DAY);
+      const guardian = client(delegate);
+      const deadline = (await time.latest()) + 3600;
+      const signed = await patientClient.signGrant(await grantParams(clinic.address), { deadline });
+      await expect(await guardian.cancelSignaturesFor(patient.address))
+        .to.emit(consents, "SignaturesCancelled")
+        .withArgs(patient.address, 1, delegate.address);
+      expect((await rejection(relayerClient.submitSignedGrant(signed))).message).to.match(/was cancelled/);
+      await patientClient.grant(await grantParams(clinic.address));
+      await expect(await guardian.revokeAllFor(patient.address))
+        .to.emit(consents, "AllConsentsRevoked")
+        .withArgs(patient.address, 1, delegate.address);
+      expect((await patientClient.consentOf(patient.address, clinic.address, "laboratory")).status).to.equal(
+        ConsentStatus.Revoked,
+      );
+      const stranger = (await rejection(client(clinic).revokeAllFor(patient.address))) as ConsentError;
+      expect(stranger.errorName).to.equal("NotDelegate");
+    });
+
+    it("should let a delegate refuse break-glass access and close a window", async function () {
+      const { patientClient, client, erClient, consents, patient, delegate, emergencyDoctor } =
+        await loadFixture(deploySdk);
+      await patientClient.setDelegate(delegate.address, (await time.latest()) + 7 * DAY);
+      const guardian = client(delegate);
+      await erClient.emergencyAccess(patient.address, "trauma");
+      await expect(await guardian.closeEmergencyAccessFor(patient.address, emergencyDoctor.address))
+        .to.emit(consents, "EmergencyAccessClosed")
+        .withArgs(patient.address, emergencyDoctor.address, delegate.address);
+      await guardian.setEmergencyAccessFor(patient.address, false);
+      expect(await consents.emergencyAccessAllowed(patient.address)).to.be.false;
+    });
+  });
+
+  describe("break-glass access", function () {
+    it("should refuse to renew an open window, and to re-open one the patient closed until turned off and on", async function () {
+      const { patientClient, erClient, patient, emergencyDoctor } = await loadFixture(deploySdk);
+      await erClient.emergencyAccess(patient.address, "trauma");
+      const open = (await rejection(erClient.emergencyAccess(patient.address, "trauma again"))) as ConsentError;
+      expect(open.errorName).to.equal("EmergencyAccessAlreadyOpen");
+      expect(open.message).to.match(
+        new RegExp(
+          `^${emergencyDoctor.address} already has break-glass access to patient ${patient.address} open until`,
+        ),
+      );
+      await patientClient.closeEmergencyAccess(emergencyDoctor.address);
+      const closed = (await rejection(erClient.emergencyAccess(patient.address, "trauma"))) as ConsentError;
+      expect(closed.errorName).to.equal("EmergencyAccessRefused");
+      await patientClient.setEmergencyAccess(false);
+      await patientClient.setEmergencyAccess(true);
+      await erClient.emergencyAccess(patient.address, "trauma");
+      expect(await erClient.isAuthorized(patient.address, emergencyDoctor.address, "imaging", "ETREAT", "access")).to.be
+        .true;
+    });
+
+    it("should refuse a non-boolean break-glass setting before sending", async function () {
+      const { patientClient } = await loadFixture(deploySdk);
+      expect((await rejection(patientClient.setEmergencyAccess("false" as unknown as boolean))).message).to.match(
+        /Invalid allowed false: expected true or false/,
+      );
+    });
+  });
+
+  describe("key rotation in two steps", function () {
+    it("should propose, show and accept a new key, retiring the old one", async function () {
+      const { clinicClient, client, providers, clinic, other } = await loadFixture(deploySdk);
+      await expect(await clinicClient.rotateKey(other.address))
+        .to.emit(providers, "KeyRotationProposed")
+        .withArgs(clinic.address, clinic.address, other.address);
+      expect(await clinicClient.providerKeys(clinic.address)).to.deep.equal({
+        id: clinic.address,
+        current: clinic.address,
+        keys: [clinic.address],
+        proposed: other.address,
+      });
+      await client(other).acceptKey(clinic.address);
+      expect(await clinicClient.providerKeys(other.address)).to.deep.equal({
+        id: clinic.address,
+        current: other.address,
+        keys: [clinic.address, other.address],
+      });
+      expect(await clinicClient.currentKeyOf(clinic.address)).to.equal(other.address);
+      expect(await clinicClient.keysOf(clinic.address)).to.deep.equal([clinic.address, other.address]);
+      expect(await clinicClient.proposedKeyOf(clinic.address)).to.equal(ethers.ZeroAddress);
+      expect((await clinicClient.providerStatus(clinic.address)).status).to.equal(ProviderStatus.Retired);
+    });
+
+    it("should refuse an accept by any key but the proposed one, and a proposal of a registered key", async function () {
+      const { clinicClient, client, clinic, other, stranger, emergencyDoctor } = await loadFixture(deploySdk);
+      expect((await rejection(client(other).acceptKey(clinic.address))).message).to.equal(
+        `Provider ${clinic.address} has no rotation pending, not ${other.address}: only the proposed key accepts a rotation`,
+      );
+      await clinicClient.rotateKey(other.address);
+      expect((await rejection(client(stranger).acceptKey(clinic.address))).message).to.match(
+        new RegExp(`proposed ${other.address}, not ${stranger.address}`),
+      );
+      expect((await rejection(clinicClient.rotateKey(emergencyDoctor.address))).message).to.match(
+        /is, or once was, a registered provider key/,
+      );
+      await clinicClient.withdrawKeyRotation();
+      expect(await clinicClient.proposedKeyOf(clinic.address)).to.equal(ethers.ZeroAddress);
+      const raw = (await rejection(
+        client(other)
+          .providers.acceptKey(clinic.address)
+          .then((tx) => tx.wait()),
+      )) as Error;
+      expect(decodeError(raw).message).to.equal(
+        `${other.address} is not the key provider ${clinic.address} proposed: only the proposed key accepts a ` +
+          "rotation (the provider proposes it first with rotateKey).",
+      );
+    });
+  });
+
+  describe("ANY_CATEGORY is not a data category", function () {
+    it('should refuse "*" as the category of a record, a check or an access before sending', async function () {
+      const { patientClient, clinicClient, patient, clinic } = await loadFixture(deploySdk);
+      const sent = await ethers.provider.getTransactionCount(patient.address);
+      const message = /"\*" \(every category\) is a scope of consents, never the category of data/;
+      expect(
+        (
+          await rejection(
+            patientClient.anchor({ patient: patient.address, category: "*", bytes: new Uint8Array([1]), uri: "" }),
+          )
+        ).message,
+      ).to.match(message);
+      expect(
+        (await rejection(patientClient.isAuthorized(patient.address, clinic.address, "*", "TREAT", "access"))).message,
+      ).to.match(message);
+      expect((await rejection(clinicClient.recordAccess(patient.address, "*", "TREAT", "access"))).message).to.match(
+        message,
+      );
+      expect(await ethers.provider.getTransactionCount(patient.address)).to.equal(sent);
     });
   });
 
@@ -446,7 +730,9 @@ describe("ConsentClient", function () {
       const error = (await rejection(erClient.emergencyAccess(patient.address, "trauma"))) as ConsentError;
       expect(error.errorName).to.equal("EmergencyAccessRefused");
       expect(error.message).to.equal(
-        `Patient ${patient.address} has refused break-glass access, or denied ${emergencyDoctor.address} every category.`,
+        `Patient ${patient.address} has refused break-glass access, denied ${emergencyDoctor.address} every ` +
+          "category, or closed its last window (until break-glass is turned off and on again, or the provider is " +
+          "granted a consent).",
       );
     });
 
@@ -522,11 +808,53 @@ describe("ConsentClient", function () {
       const checked = await clinicClient.verifyBatchItem(batch.batchId, batch.proofs[1], items[1]);
       expect(checked).to.deep.equal({
         valid: true,
+        retracted: false,
         submitter: await clinicClient.address(),
         submitterIsActiveProvider: true,
       });
       const wrong = await clinicClient.verifyBatchItem(batch.batchId, batch.proofs[0], items[1]);
       expect(wrong.valid).to.be.false;
+    });
+
+    it("should let the patient retract one item of a batch, and no one else", async function () {
+      const { clinicClient, patientClient, client, records, patient, stranger, lab } = await loadFixture(deploySdk);
+      const items = [
+        { patient: patient.address, category: "laboratory", contentHash: ethers.id("a") },
+        { patient: lab.address, category: "imaging", contentHash: ethers.id("b") },
+      ];
+      const batch = await clinicClient.anchorBatch(items, "ipfs://batch");
+      const refused = (await rejection(
+        client(stranger).retractBatchItem(batch.batchId, items[0], "not mine"),
+      )) as ConsentError;
+      expect(refused.errorName).to.equal("NotAuthorizedBatchRetractor");
+      expect(refused.message).to.equal(
+        `${stranger.address} may not retract a batch item of patient ${patient.address}: only the patient or a live ` +
+          "delegate of the patient may.",
+      );
+      await expect(await patientClient.retractBatchItem(batch.batchId, items[0], "never my record"))
+        .to.emit(records, "BatchItemRetracted")
+        .withArgs(batch.batchId, anyString(), patient.address, ethers.id("never my record"), patient.address);
+      expect(await patientClient.isBatchItemRetracted(batch.batchId, items[0])).to.be.true;
+      const checked = await patientClient.verifyBatchItem(batch.batchId, batch.proofs[0], items[0]);
+      expect(checked).to.deep.include({ valid: false, retracted: true });
+      expect((await patientClient.verifyBatchItem(batch.batchId, batch.proofs[1], items[1])).valid).to.be.true;
+      const again = (await rejection(patientClient.retractBatchItem(batch.batchId, items[0], "again"))) as ConsentError;
+      expect(again.errorName).to.equal("BatchItemAlreadyRetracted");
+      const unknown = (await rejection(patientClient.retractBatchItem(12345n, items[0], "x"))) as ConsentError;
+      expect(unknown.message).to.equal("No batch 12345 was anchored.");
+      expect((await rejection(patientClient.retractBatchItem(batch.batchId, items[0], " "))).message).to.match(
+        /Give the reason/,
+      );
+    });
+
+    it("should refuse a batch from an account that is not an active provider", async function () {
+      const { patientClient, patient } = await loadFixture(deploySdk);
+      const items = [{ patient: patient.address, category: "laboratory", contentHash: ethers.id("a") }];
+      const error = (await rejection(patientClient.anchorBatch(items, ""))) as ConsentError;
+      expect(error.errorName).to.equal("NotActiveProvider");
+      expect(error.message).to.equal(
+        `${patient.address} is not an active registered provider: only active providers anchor batches.`,
+      );
     });
   });
 
@@ -539,7 +867,7 @@ describe("ConsentClient", function () {
       expect(resource.status).to.equal("active");
       // The resource names its patient: only that patient may apply it.
       const error = await rejection(client(other).applyFhirConsent(resource));
-      expect(error.message).to.match(/^Consent.patient.identifier: the consent is for/);
+      expect(error.message).to.match(/^Consent.patient(\.identifier)?: the consent is for/);
       const patientless = { ...resource, patient: undefined };
       await client(other).applyFhirConsent(patientless);
       const copy = await client(other).consentOf(other.address, clinic.address, "laboratory");
@@ -555,6 +883,10 @@ describe("ConsentClient", function () {
 /** A chai-matchers predicate accepting any number (timestamps set by the chain). */
 function anyNumber() {
   return (value: unknown) => typeof value === "bigint" || typeof value === "number";
+}
+
+function anyString() {
+  return (value: unknown) => typeof value === "string";
 }
 
 function anyAddress() {

@@ -1,12 +1,20 @@
 import { expect } from "chai";
+import { ErrorFragment } from "ethers";
 import { ethers, network } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 
 import { ANY_CATEGORY, Action, Capability, Purpose, categoryId } from "../../src/codes";
 import {
+  ConsentRegistry__factory,
+  ECDSA__factory,
+  ProviderRegistry__factory,
+  RecordRegistry__factory,
+} from "../../typechain-types";
+import {
   ConsentError,
   REGISTRY_ERRORS,
   decodeError,
+  describedErrorNames,
   decodeRevertData,
   describeCategory,
   toConsentError,
@@ -17,6 +25,17 @@ import { deploySdk } from "./fixture";
 const LAB = categoryId("laboratory");
 const P = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
 const G = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+
+/** A sample value of each ABI type the registries' errors use. */
+const SAMPLE: Record<string, unknown> = {
+  address: P,
+  bytes32: LAB,
+  uint256: 1_800_000_000,
+  uint40: 1_800_000_000,
+  uint32: 1,
+  uint8: 1,
+  string: "text",
+};
 
 /** What `call` threw; fails when it does not throw. */
 async function thrown(call: () => Promise<unknown>): Promise<unknown> {
@@ -75,10 +94,79 @@ describe("errors", function () {
       );
     });
 
-    it("should give a generic sentence for errors without one", function () {
-      const decoded = decodeRevertData(REGISTRY_ERRORS.encodeErrorResult("FailedCall", []));
-      expect(decoded?.name).to.equal("FailedCall");
-      expect(decoded?.message).to.equal("The contract refused the call with FailedCall().");
+    it("should have a sentence of its own for every error of every registry's ABI", function () {
+      const abis = [
+        ConsentRegistry__factory.abi,
+        ProviderRegistry__factory.abi,
+        RecordRegistry__factory.abi,
+        ECDSA__factory.abi,
+      ];
+      const names = abis.flatMap((abi) =>
+        new ethers.Interface(abi).fragments
+          .filter((f): f is ErrorFragment => f instanceof ErrorFragment)
+          .map((f) => f.name),
+      );
+      expect(names).to.include.members(["EmergencyAccessAlreadyOpen", "KeyNotProposed", "UnknownBatch"]);
+      const described = describedErrorNames();
+      expect(
+        names.filter((name) => !described.includes(name)),
+        "errors without a sentence",
+      ).to.deep.equal([]);
+      for (const fragment of REGISTRY_ERRORS.fragments.filter((f): f is ErrorFragment => f instanceof ErrorFragment)) {
+        const args = fragment.inputs.map((input) => SAMPLE[input.type]);
+        const decoded = decodeRevertData(REGISTRY_ERRORS.encodeErrorResult(fragment, args));
+        expect(decoded?.name, fragment.name).to.equal(fragment.name);
+        expect(decoded?.message, fragment.name).to.not.match(/refused the call with/);
+        expect(decoded?.message, fragment.name).to.match(/^[A-Z0-9"].*\.$/);
+      }
+    });
+
+    it("should explain the errors the hardening added", function () {
+      const batch = 7n;
+      const leaf = ethers.id("leaf");
+      const cases: [string, unknown[], string][] = [
+        [
+          "DenyInForce",
+          [P, G, LAB],
+          `Patient ${P} has a deny in force against ${G} that covers category laboratory: a signature can neither ` +
+            "lift a deny nor grant past it. The patient (or a live delegate) lifts the deny with a transaction first.",
+        ],
+        [
+          "EmergencyAccessAlreadyOpen",
+          [P, G, 1_800_000_000],
+          `${G} already has break-glass access to patient ${P} open until 2027-01-15T08:00:00Z: a window is not ` +
+            "renewed while open.",
+        ],
+        [
+          "KeyNotProposed",
+          [P, G],
+          `${G} is not the key provider ${P} proposed: only the proposed key accepts a rotation (the provider ` +
+            "proposes it first with rotateKey).",
+        ],
+        [
+          "NotADataCategory",
+          [ANY_CATEGORY],
+          `"*" (every category) is a scope of consents, never the category of a record: anchor under the record's ` +
+            "own category.",
+        ],
+        ["NotActiveProvider", [G], `${G} is not an active registered provider: only active providers anchor batches.`],
+        ["UnknownBatch", [batch], "No batch 7 was anchored."],
+        ["BatchItemAlreadyRetracted", [batch, leaf], `The item ${leaf} of batch 7 is already retracted.`],
+        [
+          "NotAuthorizedBatchRetractor",
+          [P, G],
+          `${G} may not retract a batch item of patient ${P}: only the patient or a live delegate of the patient may.`,
+        ],
+        [
+          "DelegateIsGrantee",
+          [G],
+          `Delegate ${G} cannot grant, revoke or deny a consent to itself or to another key of its own provider, nor ` +
+            "turn break-glass access on while it is an emergency provider: only the patient can.",
+        ],
+      ];
+      for (const [name, args, message] of cases) {
+        expect(decodeRevertData(REGISTRY_ERRORS.encodeErrorResult(name, args))?.message, name).to.equal(message);
+      }
     });
 
     it("should decode Error(string) and Panic(uint256)", function () {

@@ -3,9 +3,9 @@ import { ethers } from "hardhat";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Log, Provider } from "ethers";
 
-import { Action, ConsentStatus, Purpose, categoryId } from "../../src/codes";
+import { Action, ConsentStatus, Decision, Purpose, categoryId } from "../../src/codes";
 import { connect } from "../../src/client";
-import { getLogsPaged, replayConsents, type HistoryEvent } from "../../src/history";
+import { changeActor, getLogsPaged, replayConsents, type HistoryEvent } from "../../src/history";
 import { DAY } from "../helpers/fixtures";
 import { deploySdk } from "./fixture";
 
@@ -90,6 +90,7 @@ describe("history", function () {
         "DelegateRemoved",
         "EmergencyAccessSet",
         "AllConsentsRevoked",
+        "SignaturesCancelled",
         "ConsentGranted",
         "ConsentGranted",
       ]);
@@ -111,9 +112,16 @@ describe("history", function () {
       });
       expect(deny).to.deep.include({ kind: "ConsentDenied", grantee: lab.address, categoryCode: "genomics" });
       expect(events[5]).to.deep.include({ kind: "DelegateSet", delegate: delegate.address });
-      expect(events[7]).to.deep.include({ kind: "EmergencyAccessSet", allowed: true, by: patient.address });
-      expect(events[8]).to.deep.include({ kind: "AllConsentsRevoked", epoch: 1 });
-      expect(events[9]).to.deep.include({ categoryCode: "*" });
+      expect(events[7]).to.deep.include({
+        kind: "EmergencyAccessSet",
+        allowed: true,
+        by: patient.address,
+        actor: "patient",
+      });
+      expect(events[8]).to.deep.include({ kind: "AllConsentsRevoked", epoch: 1, by: patient.address });
+      expect(events[9]).to.deep.include({ kind: "SignaturesCancelled", signatureEpoch: 1, actor: "patient" });
+      expect(events[10]).to.deep.include({ categoryCode: "*" });
+      expect(first).to.deep.include({ by: patient.address, actor: "patient", signed: false });
       expect(await erClient.consentHistory(clinic.address)).to.deep.equal([]);
     });
 
@@ -132,7 +140,7 @@ describe("history", function () {
     it("should give the same events when paged by 2 or 3 blocks as in one range", async function () {
       const { patientClient, patient } = await loadFixture(deployWithHistory);
       const whole = await patientClient.consentHistory(patient.address, { step: 1_000_000 });
-      expect(whole).to.have.length(11);
+      expect(whole).to.have.length(12);
       expect(await patientClient.consentHistory(patient.address, { step: 2 })).to.deep.equal(whole);
       expect(await patientClient.consentHistory(patient.address, { step: 3 })).to.deep.equal(whole);
       expect(await patientClient.consentHistory(patient.address)).to.deep.equal(whole);
@@ -169,6 +177,79 @@ describe("history", function () {
     });
   });
 
+  describe("who acted", function () {
+    it("should attribute each consent change to the patient, a delegate or a relayer", async function () {
+      const { patientClient, relayerClient, client, patient, clinic, lab, delegate, relayer } =
+        await loadFixture(deploySdk);
+      const expiresAt = (await time.latest()) + 30 * DAY;
+      const params = { purposes: [Purpose.TREAT], actions: [Action.ACCESS], expiresAt };
+      await patientClient.setDelegate(delegate.address, expiresAt);
+      const guardian = client(delegate);
+      await guardian.grantFor(patient.address, { grantee: clinic.address, category: "laboratory", ...params });
+      const signed = await patientClient.signGrant(
+        { grantee: lab.address, category: "imaging", ...params },
+        { deadline: expiresAt },
+      );
+      await relayerClient.submitSignedGrant(signed);
+      const own = await patientClient.signGrant(
+        { grantee: lab.address, category: "genomics", ...params },
+        { deadline: expiresAt },
+      );
+      await patientClient.submitSignedGrant(own);
+      const revoke = await patientClient.signRevoke(
+        { grantee: lab.address, category: "imaging" },
+        { deadline: expiresAt },
+      );
+      await relayerClient.submitSignedRevoke(revoke);
+      await guardian.denyFor(patient.address, lab.address, "mental-health");
+      await guardian.revokeFor(patient.address, clinic.address, "laboratory");
+      await guardian.cancelSignaturesFor(patient.address);
+      await guardian.revokeAllFor(patient.address);
+      await guardian.setEmergencyAccessFor(patient.address, false);
+
+      const events = await patientClient.consentHistory(patient.address);
+      const acted = events
+        .filter((e) => e.kind !== "DelegateSet" && e.kind !== "DelegateRemoved")
+        .map((e) => [e.kind, "by" in e ? e.by : undefined, "actor" in e ? e.actor : undefined]);
+      expect(acted).to.deep.equal([
+        ["ConsentGranted", delegate.address, "delegate"],
+        ["ConsentGranted", relayer.address, "relayer"],
+        ["ConsentGranted", patient.address, "patient"],
+        ["ConsentRevoked", relayer.address, "relayer"],
+        ["ConsentDenied", delegate.address, "delegate"],
+        ["ConsentRevoked", delegate.address, "delegate"],
+        ["SignaturesCancelled", delegate.address, "delegate"],
+        ["AllConsentsRevoked", delegate.address, "delegate"],
+        ["SignaturesCancelled", delegate.address, "delegate"],
+        ["EmergencyAccessSet", delegate.address, "delegate"],
+      ]);
+      const signedFlags = events.flatMap((e) =>
+        e.kind === "ConsentGranted" || e.kind === "ConsentRevoked" ? [e.signed] : [],
+      );
+      expect(signedFlags).to.deep.equal([false, true, true, true, false]);
+    });
+
+    it("should name the role from the patient, the sender and whether it was signed", function () {
+      const patient = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+      const other = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+      expect(changeActor(patient, patient.toLowerCase())).to.equal("patient");
+      expect(changeActor(patient, other)).to.equal("delegate");
+      expect(changeActor(patient, other, true)).to.equal("relayer");
+      expect(changeActor(patient, patient, true)).to.equal("patient");
+    });
+
+    it("should rebuild each key's sequence, as consentOf and signatureNonce read it", async function () {
+      const { patientClient, patient, clinic } = await loadFixture(deployWithHistory);
+      const current = await patientClient.currentConsents(patient.address);
+      for (const entry of current) {
+        const { sequence } = await patientClient.signatureNonce(patient.address, entry.grantee, entry.category);
+        expect(BigInt(entry.consent.sequence), entry.categoryCode).to.equal(sequence);
+      }
+      const laboratory = current.find((c) => c.grantee === clinic.address && c.categoryCode === "laboratory");
+      expect(laboratory?.consent.sequence).to.equal(2); // granted, then revoked
+    });
+  });
+
   describe("accessHistory", function () {
     it("should list recorded accesses and break-glass windows", async function () {
       const { patientClient, patient, clinic, emergencyDoctor } = await loadFixture(deployWithHistory);
@@ -186,7 +267,7 @@ describe("history", function () {
         recordId: ethers.ZeroHash,
       });
       expect(events[1]).to.deep.include({ provider: emergencyDoctor.address, reasonHash: ethers.id("trauma") });
-      expect(events[2]).to.deep.include({ provider: emergencyDoctor.address, by: patient.address });
+      expect(events[2]).to.deep.include({ provider: emergencyDoctor.address, by: patient.address, actor: "patient" });
       expect(await patientClient.accessHistory(patient.address)).to.deep.equal(events);
     });
   });
@@ -229,15 +310,43 @@ describe("history", function () {
         actions: ["access"],
         notBefore: 100,
         expiresAt: 200,
+        by: grantee,
+        actor: "relayer",
+        signed: true,
       };
       expect(replayConsents([grant], 150)[0].status).to.equal(ConsentStatus.Active);
+      expect(replayConsents([grant], 150)[0].consent.sequence).to.equal(1);
       expect(replayConsents([grant], 99)[0].status).to.equal(ConsentStatus.Pending);
       expect(replayConsents([grant], 200)[0].status).to.equal(ConsentStatus.Expired);
-      const revokeAll: HistoryEvent = { ...origin, blockNumber: 2, logIndex: 0, kind: "AllConsentsRevoked", epoch: 1 };
+      const revokeAll: HistoryEvent = {
+        ...origin,
+        blockNumber: 2,
+        logIndex: 0,
+        kind: "AllConsentsRevoked",
+        epoch: 1,
+        by: ethers.ZeroAddress,
+        actor: "patient",
+      };
       expect(replayConsents([revokeAll, grant], 150)[0].status).to.equal(ConsentStatus.Revoked);
       const regrant = { ...grant, blockNumber: 3 };
       expect(replayConsents([grant, revokeAll, regrant], 150)[0].consent.epoch).to.equal(1);
       expect(replayConsents([grant, revokeAll, regrant], 150)[0].status).to.equal(ConsentStatus.Active);
+      expect(replayConsents([grant, revokeAll, regrant], 150)[0].consent.sequence).to.equal(2);
+      const revoke: HistoryEvent = {
+        ...origin,
+        blockNumber: 4,
+        logIndex: 0,
+        kind: "ConsentRevoked",
+        grantee,
+        category,
+        by: ethers.ZeroAddress,
+        actor: "patient",
+        signed: false,
+      };
+      expect(replayConsents([grant, regrant, revoke], 150)[0].consent).to.deep.include({
+        decision: Decision.Revoked,
+        sequence: 3,
+      });
     });
   });
 
