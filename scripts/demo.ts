@@ -1,11 +1,13 @@
 /**
  * `npm run demo`: the whole story on Hardhat's in-process chain, through the SDK.
  *
- * A registrar registers a clinic and an emergency doctor; a patient anchors a lab report (synthetic bytes made
- * here: no personal data), signs a consent in their wallet (EIP-712) that a relayer submits; the clinic checks it and
- * records its access; the emergency doctor opens a break-glass window that the patient closes; the patient revokes
- * and the clinic is refused. Prints addresses, consent states, the gas of every step, and the history rebuilt from
- * the events.
+ * A registrar registers a clinic, an imaging centre and an emergency doctor; a patient anchors a lab report
+ * (synthetic bytes made here: no personal data), signs consents for two providers in their wallet (EIP-712) that a
+ * relayer submits in the other order (each consent key has its own nonces); the clinic checks its consent and records
+ * its access; the emergency doctor opens a break-glass window, cannot renew it, and cannot re-open it once the
+ * patient closed it; a guardian the patient appointed denies the imaging centre one category; the patient revokes and
+ * the clinic is refused. Prints addresses, consent states, the gas of every step, and the history rebuilt from the
+ * events with who acted (patient, delegate or relayer).
  */
 import hre from "hardhat";
 import type { ContractTransactionReceipt } from "ethers";
@@ -43,6 +45,18 @@ function gas(stepName: string, receipt: Pick<ContractTransactionReceipt, "gasUse
   say(`   gas: ${receipt.gasUsed.toLocaleString("en-US")} (${stepName})`);
 }
 
+/** Runs `call`, which the contracts must refuse, and prints the decoded refusal. */
+async function refused(what: string, call: () => Promise<unknown>): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    if (!(error instanceof ConsentError)) throw error;
+    say(`   ${what}: refused (${error.errorName}): ${error.message}`);
+    return;
+  }
+  throw new Error(`Expected a refusal of ${what}`);
+}
+
 async function consentState(
   client: ConsentClient,
   patient: string,
@@ -72,8 +86,16 @@ function syntheticLabReport(): Uint8Array {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const [deployer, patientSigner, clinicSigner, erSigner, relayerSigner] = await hre.ethers.getSigners();
-  const [patient, clinic, er, relayer] = [patientSigner, clinicSigner, erSigner, relayerSigner].map((s) => s.address);
+  const [deployer, patientSigner, clinicSigner, erSigner, relayerSigner, imagingSigner, guardianSigner] =
+    await hre.ethers.getSigners();
+  const [patient, clinic, er, relayer, imaging, guardian] = [
+    patientSigner,
+    clinicSigner,
+    erSigner,
+    relayerSigner,
+    imagingSigner,
+    guardianSigner,
+  ].map((s) => s.address);
 
   step("1. Deploy the registries (Ignition module, in memory on the in-process chain)");
   const deployment = await deployRegistries(hre);
@@ -85,16 +107,20 @@ async function main(): Promise<void> {
     if (receipt) gas(`deploy ${name}`, receipt);
   }
   say(`   registrar and admin: ${deployer.address}`);
-  say(`   patient ${patient}, clinic ${clinic}, emergency doctor ${er}, relayer ${relayer}`);
+  say(`   patient ${patient}, clinic ${clinic}, imaging centre ${imaging}`);
+  say(`   emergency doctor ${er}, relayer ${relayer}, guardian ${guardian}`);
 
   const asRegistrar = connect(deployer, deployment);
   const asPatient = connect(patientSigner, deployment);
   const asClinic = connect(clinicSigner, deployment);
   const asEr = connect(erSigner, deployment);
   const asRelayer = connect(relayerSigner, deployment);
+  const asGuardian = connect(guardianSigner, deployment);
 
-  step("2. The registrar registers a clinic and an emergency doctor");
+  step("2. The registrar registers a clinic, an imaging centre and an emergency doctor");
+  say("   (TREATMENT and RESEARCH are directory labels; EMERGENCY is the capability the contracts enforce)");
   gas("register clinic", await asRegistrar.registerProvider(clinic, "npi:demo-clinic", Capability.TREATMENT));
+  gas("register imaging centre", await asRegistrar.registerProvider(imaging, "npi:demo-imaging", Capability.TREATMENT));
   gas(
     "register emergency doctor",
     await asRegistrar.registerProvider(er, "npi:demo-er", Capability.TREATMENT | Capability.EMERGENCY),
@@ -114,7 +140,7 @@ async function main(): Promise<void> {
   );
   say(`   an edited copy checks out: ${tampered.anchored ? "yes" : "no"}`);
 
-  step("4. The patient signs a consent in their wallet (EIP-712); a relayer submits it and pays the gas");
+  step("4. The patient signs consents for two providers in their wallet (EIP-712); a relayer submits them");
   const now = await asPatient.latestTimestamp();
   const signed = await asPatient.signGrant(
     {
@@ -126,12 +152,29 @@ async function main(): Promise<void> {
     },
     { deadline: now + 60 * 60 },
   );
-  say(
-    `   signed: laboratory, TREAT+CAREMGT, access+use, 30 days; nonce ${signed.nonce}, signature ${signed.signature.slice(0, 18)}...`,
+  const signedImaging = await asPatient.signGrant(
+    {
+      grantee: imaging,
+      category: "imaging",
+      purposes: [Purpose.TREAT],
+      actions: [Action.ACCESS],
+      expiresAt: now + 7 * DAY,
+    },
+    { deadline: now + 60 * 60 },
   );
-  const wire = JSON.stringify(signed); // what travels from the wallet to the relayer
-  gas("grant by signature (relayer)", await asRelayer.submitSignedGrant(wire));
+  say(
+    `   signed for the clinic: laboratory, TREAT+CAREMGT, access+use, 30 days; nonce ${signed.nonce}, signature ${signed.signature.slice(0, 18)}...`,
+  );
+  say(`   signed for the imaging centre: imaging, TREAT, access, 7 days; nonce ${signedImaging.nonce}`);
+  say("   each (grantee, category) has its own nonces, so the relayer may submit them in any order:");
+  // What travels from the wallet to the relayer is JSON.
+  gas(
+    "grant by signature (relayer), imaging centre first",
+    await asRelayer.submitSignedGrant(JSON.stringify(signedImaging)),
+  );
+  gas("grant by signature (relayer), then the clinic", await asRelayer.submitSignedGrant(JSON.stringify(signed)));
   say(`   consent of the clinic: ${await consentState(asClinic, patient, clinic, "laboratory")}`);
+  say(`   consent of the imaging centre: ${await consentState(asClinic, patient, imaging, "imaging")}`);
 
   step("5. The clinic checks the consent and records its access");
   const mayAccess = await asClinic.isAuthorized(patient, clinic, "laboratory", Purpose.TREAT, Action.ACCESS);
@@ -145,27 +188,31 @@ async function main(): Promise<void> {
     await asClinic.recordAccess(patient, "laboratory", Purpose.TREAT, Action.ACCESS, anchored.recordId),
   );
 
-  step("6. An emergency doctor opens break-glass access; the patient closes it");
+  step("6. An emergency doctor opens break-glass access; it cannot renew it, and the patient closes it");
   const before = await asEr.isAuthorized(patient, er, "imaging", Purpose.ETREAT, Action.ACCESS);
   gas("open break-glass access", await asEr.emergencyAccess(patient, "unconscious patient in the emergency room"));
   const during = await asEr.isAuthorized(patient, er, "imaging", Purpose.ETREAT, Action.ACCESS);
   say(`   emergency access to imaging: before ${before ? "yes" : "no"}, while open ${during ? "yes" : "no"}`);
+  await refused("renewing the open window", () => asEr.emergencyAccess(patient, "still unconscious"));
   gas("close break-glass access", await asPatient.closeEmergencyAccess(er));
   const after = await asEr.isAuthorized(patient, er, "imaging", Purpose.ETREAT, Action.ACCESS);
   say(`   after the patient closed it: ${after ? "yes" : "no"}`);
+  await refused("re-opening after the patient closed it", () => asEr.emergencyAccess(patient, "again"));
+  say("   (it can open again once the patient turns break-glass off and on, or grants it a consent)");
 
-  step("7. The patient revokes the clinic's consent; the clinic is refused");
+  step("7. The patient appoints a guardian, who denies the imaging centre genomics data");
+  gas("appoint a delegate", await asPatient.setDelegate(guardian, now + 365 * DAY));
+  gas("deny by the delegate", await asGuardian.denyFor(patient, imaging, "genomics"));
+  say(`   imaging centre, genomics: ${await consentState(asClinic, patient, imaging, "genomics")}`);
+
+  step("8. The patient revokes the clinic's consent; the clinic is refused");
   gas("revoke", await asPatient.revoke(clinic, "laboratory"));
   say(`   consent of the clinic: ${await consentState(asClinic, patient, clinic, "laboratory")}`);
-  try {
-    await asClinic.recordAccess(patient, "laboratory", Purpose.TREAT, Action.ACCESS);
-    throw new Error("The clinic was not refused after the revocation");
-  } catch (error) {
-    if (!(error instanceof ConsentError)) throw error;
-    say(`   refused (${error.errorName}): ${error.message}`);
-  }
+  await refused("the clinic's access", () =>
+    asClinic.recordAccess(patient, "laboratory", Purpose.TREAT, Action.ACCESS),
+  );
 
-  step("8. The patient's history, rebuilt from the events");
+  step("9. The patient's history, rebuilt from the events, with who acted");
   const events: HistoryEvent[] = [
     ...(await asPatient.consentHistory(patient)),
     ...(await asPatient.accessHistory(patient)),

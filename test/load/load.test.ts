@@ -255,11 +255,19 @@ describe(`Load over JSON-RPC (${OPERATIONS} operations from ${WORKERS} worker pr
         const reader = connect(provider, deployment);
         let keysChecked = 0;
         for (const report of reports) {
-          const signedGrants = report.operations.filter((o) => o.kind === "signedGrant").length;
-          expect(
-            await reader.consents.nonces(report.signer),
-            `registry nonce of worker ${report.index}'s signer`,
-          ).to.equal(BigInt(signedGrants));
+          // Per-key signature nonces: each key of the signer has used up exactly one nonce per signed grant of it.
+          const signedPerKey = new Map<string, number>();
+          for (const o of report.operations.filter((x) => x.kind === "signedGrant")) {
+            const key = `${getAddress(o.grantee!)}|${categoryId(o.category!)}`;
+            signedPerKey.set(key, (signedPerKey.get(key) ?? 0) + 1);
+          }
+          for (const [key, count] of signedPerKey) {
+            const [grantee, category] = key.split("|");
+            expect(
+              await reader.consents.signatureNonce(report.signer, grantee, category),
+              `signature nonce of worker ${report.index}'s signer for ${key}`,
+            ).to.equal(BigInt(count));
+          }
           for (const patient of [report.wallet, report.signer]) {
             const expected = new Map<string, { decision: Decision; purposes: number; actions: number }>();
             for (const o of report.operations.filter((x) => x.patient === patient && x.kind !== "anchor")) {

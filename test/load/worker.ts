@@ -2,7 +2,7 @@
  * One load-test worker process (forked by load.test.ts with ts-node): a patient with its own funded wallet that
  * submits its share of operations through the SDK (`connect(...)` from src/client.ts) over JSON-RPC, one after the
  * other, while the other workers do the same in parallel. It grants, revokes what it granted, anchors records, and
- * relays grants signed by a second, keyless patient of its own (the signed path, with that patient's registry nonces).
+ * relays grants signed by a second, keyless patient of its own (the signed path, with that patient's per-key signature nonces).
  *
  * Protocol (IPC): the parent forks it with the configuration as JSON in argv[2]; it answers {type: "ready"} once
  * loaded, starts on {type: "go"}, and answers {type: "done", report} (or {type: "failed", error}).

@@ -5,7 +5,7 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { CID } from "multiformats/cid";
 import * as Digest from "multiformats/hashes/digest";
 
-import { categoryId, MAX_URI_LENGTH, RecordStatus } from "../../src/codes";
+import { Capability, categoryId, MAX_URI_LENGTH, RecordStatus } from "../../src/codes";
 import {
   anchorBatchItems,
   anchorRecord,
@@ -451,7 +451,9 @@ describe("records (SDK)", function () {
 
     describe("anchorBatchItems and verifyBatchItemOnChain", function () {
       it("should anchor the batch root, return the contract's batch id and proofs the contract accepts", async function () {
-        const { records, lab } = await loadFixture(deployRegistries);
+        const { records, providers, registrar, lab } = await loadFixture(deployRegistries);
+        // Only an active registered provider anchors batches.
+        await providers.connect(registrar).register(lab.address, ethers.id("npi:lab"), Capability.TREATMENT, "");
         const list = items(12);
         const result = await anchorBatchItems(records.connect(lab), list, "ipfs://manifest");
         expect(result.root).to.equal(buildBatch(list).root);
