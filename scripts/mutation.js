@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+/**
+ * `npm run test:mutation [-- <startHash> <endHash>]`: mutation testing of the production contracts with SuMo.
+ * `npm run test:mutation -- preflight` only lists the mutants (in mutation-report/report.txt), without testing them.
+ *
+ * SuMo rewrites the contracts in place while it runs, so this script runs it in a scratch copy of the project
+ * (MUTATION_DIR, default `$TMPDIR/consent-anchor-mutation`): the working tree is never touched, and other work can go
+ * on beside it. In the copy, `compile` is `hardhat compile --no-typechain --quiet` and `test` runs the contract tests
+ * (test/contracts) with `--bail`, so a mutant is killed by the first failing test. The report is copied to
+ * `mutation-report/` (git-ignored), and the surviving mutants are printed with their diffs.
+ *
+ * SuMo's default operators are enabled (not its gas-optimisation ones), except TOR (msg.sender -> tx.origin) and GVR (other global variables): the contracts
+ * never read tx.origin, and the two differ only for calls through a contract, which a mutant of every `msg.sender`
+ * would need a test of its own to tell apart; docs/testing.md says why.
+ *
+ * SuMo 1.2.1 calls glob with glob 7's callback API but does not declare it; the project hoists glob 10. Its
+ * `require("glob")` is sent to the `glob7` alias (glob@7.2.3) instead.
+ */
+const { execFileSync, spawnSync } = require("node:child_process");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+
+const root = path.resolve(__dirname, "..");
+const work = path.resolve(process.env.MUTATION_DIR ?? path.join(os.tmpdir(), "consent-anchor-mutation"));
+const reportDir = path.resolve(root, process.env.MUTATION_REPORT ?? "mutation-report");
+/** MUTATION_CONTRACTS=ConsentRegistry,RecordRegistry mutates only these production contracts (to split a run). */
+const only = process.env.MUTATION_CONTRACTS?.split(",").map((name) => `${name.trim().replace(/\.sol$/, "")}.sol`);
+const args = process.argv.slice(2);
+const preflight = args[0] === "preflight";
+
+/** SuMo operators left out: its gas-optimisation operators (off by default in SuMo), and TOR and GVR (see above). */
+const DISABLED_OPERATORS = ["DLR", "FVR", "VVR", "TOR", "GVR"];
+
+/** Contract test files, those that kill most mutants quickly first. */
+const TEST_ORDER = [
+  "ConsentRegistry.test.ts",
+  "ProviderRegistry.test.ts",
+  "RecordRegistry.test.ts",
+  "ConsentRegistry.signatures.test.ts",
+  "ConsentRegistry.providers.test.ts",
+  "ConsentRegistry.keys.test.ts",
+  "ConsentRegistry.emergency.test.ts",
+];
+
+function testFiles() {
+  const all = fs.readdirSync(path.join(root, "test", "contracts")).filter((f) => f.endsWith(".test.ts"));
+  const ordered = [...TEST_ORDER.filter((f) => all.includes(f)), ...all.filter((f) => !TEST_ORDER.includes(f)).sort()];
+  return ordered.map((f) => `test/contracts/${f}`);
+}
+
+/** Copies the project's files (tracked and untracked, not ignored) as they are in the working tree. */
+function copyProject() {
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(work, { recursive: true });
+  const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: root, encoding: "utf8" })
+    .split("\0")
+    .filter((f) => f && fs.existsSync(path.join(root, f)));
+  for (const file of files) {
+    fs.mkdirSync(path.dirname(path.join(work, file)), { recursive: true });
+    fs.copyFileSync(path.join(root, file), path.join(work, file));
+  }
+  fs.symlinkSync(path.join(root, "node_modules"), path.join(work, "node_modules"), "dir");
+  const pkg = JSON.parse(fs.readFileSync(path.join(work, "package.json"), "utf8"));
+  pkg.scripts.compile = "hardhat compile --no-typechain --quiet";
+  pkg.scripts.test = `hardhat test --no-compile --bail ${testFiles().join(" ")}`;
+  fs.writeFileSync(path.join(work, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
+  fs.mkdirSync(path.join(work, "artifacts"), { recursive: true });
+  if (only) {
+    const config = require(path.join(work, "sumo-config.js"));
+    const production = fs.readdirSync(path.join(work, "contracts")).filter((f) => f.endsWith(".sol"));
+    const unknown = only.filter((f) => !production.includes(f));
+    if (unknown.length) throw new Error(`MUTATION_CONTRACTS names no production contract: ${unknown.join(", ")}`);
+    config.skipContracts.push(...production.filter((f) => !only.includes(f)));
+    fs.writeFileSync(path.join(work, "sumo-config.js"), `module.exports = ${JSON.stringify(config, null, 2)};\n`);
+  }
+}
+
+function run(command, args, env = {}) {
+  const result = spawnSync(command, args, {
+    cwd: work,
+    stdio: "inherit",
+    env: { ...process.env, APP_ROOT_PATH: work, TS_NODE_TRANSPILE_ONLY: "1", ...env },
+  });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} exited with ${result.status}`);
+}
+
+function sumo(...args) {
+  run(process.execPath, [
+    "-r",
+    path.join(__dirname, "lib", "sumo-glob.js"),
+    require.resolve("@morenabarboni/sumo"),
+    ...args,
+  ]);
+}
+
+function main() {
+  console.error(`Mutation testing in ${work} (a copy of ${root})`);
+  copyProject();
+  // Artifacts and TypeChain types of the unmutated contracts, which the tests import.
+  run("npx", ["hardhat", "compile", "--quiet"]);
+  sumo("enable");
+  sumo("disable", ...DISABLED_OPERATORS);
+  sumo(...(preflight ? ["preflight"] : ["test", ...args]));
+  fs.rmSync(reportDir, { recursive: true, force: true });
+  fs.cpSync(path.join(work, ".sumo", preflight ? "" : "results"), reportDir, { recursive: true });
+  if (preflight) return;
+  const alive = path.join(reportDir, "live");
+  const survivors = fs.existsSync(alive) ? fs.readdirSync(alive) : [];
+  console.log(`\nReport: ${path.relative(root, reportDir)}/ (results.csv, report.txt)`);
+  console.log(`${survivors.length} surviving mutant(s)${survivors.length ? ":" : "."}`);
+  for (const file of survivors) console.log(`  ${file}`);
+}
+
+main();
