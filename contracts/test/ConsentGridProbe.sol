@@ -11,8 +11,9 @@ import {Purpose, Action, ConsentStatus, ProviderStatus} from "../ConsentCodes.so
  * @title ConsentGridProbe
  * @notice Test-only reader for the model-based property tests: in ONE `eth_call` it asks the real registries every
  * question the tests compare with the reference model (every `isAuthorized` of a small universe as a bitmap, every
- * `consentOf`, epochs, signature nonces, delegates, break-glass windows, provider entries, records). It only calls the
- * registries' public views, so it checks the deployed code, not a copy of it.
+ * `consentOf`, epochs, signature nonces, delegates, break-glass windows, provider entries and keys, records, Merkle
+ * batches and their items). It only calls the registries' public views, so it checks the deployed code, not a copy of
+ * it.
  */
 contract ConsentGridProbe {
     uint256 private constant _PURPOSES = 10;
@@ -26,6 +27,17 @@ contract ConsentGridProbe {
         address[] owners; // every account that may have appointed delegates
         address[] candidates; // every account that may be a delegate
         bytes32[] recordIds;
+        uint256[] batchIds;
+        BatchItem[] batchItems;
+        // index b * batchItems + i: the item's proof in the batch's tree (empty when it is not a leaf)
+        bytes32[][] batchProofs;
+    }
+
+    /// @notice One item a Merkle batch may hold.
+    struct BatchItem {
+        address patient;
+        bytes32 category;
+        bytes32 contentHash;
     }
 
     /// @notice Everything observable about the universe at one block.
@@ -49,8 +61,16 @@ contract ConsentGridProbe {
         address[] providerIds;
         ProviderStatus[] providerStatus;
         uint8[] capabilities;
+        address[] proposedKeys;
+        address[] currentKeys;
+        address[][] keyLists;
         // index r
         IRecordRegistry.Record[] records;
+        // index b
+        IRecordRegistry.Batch[] batches;
+        // index b * batchItems + i
+        bool[] batchItemRetracted;
+        bool[] batchItemVerified;
     }
 
     /// @notice Observes `universe` through the views of `consents`, its provider registry, and `records`.
@@ -73,6 +93,7 @@ contract ConsentGridProbe {
         for (uint256 r = 0; r < universe.recordIds.length; ++r) {
             o.records[r] = records.recordOf(universe.recordIds[r]);
         }
+        _batches(records, universe, o);
     }
 
     function _authorizationGrid(
@@ -156,8 +177,40 @@ contract ConsentGridProbe {
         o.providerIds = new address[](u.grantees.length);
         o.providerStatus = new ProviderStatus[](u.grantees.length);
         o.capabilities = new uint8[](u.grantees.length);
+        o.proposedKeys = new address[](u.grantees.length);
+        o.currentKeys = new address[](u.grantees.length);
+        o.keyLists = new address[][](u.grantees.length);
         for (uint256 g = 0; g < u.grantees.length; ++g) {
             (o.providerIds[g], o.providerStatus[g], o.capabilities[g]) = providers.resolve(u.grantees[g]);
+            o.proposedKeys[g] = providers.proposedKeyOf(u.grantees[g]);
+            o.currentKeys[g] = providers.currentKeyOf(u.grantees[g]);
+            o.keyLists[g] = providers.keysOf(u.grantees[g]);
+        }
+    }
+
+    function _batches(IRecordRegistry records, Universe calldata u, Observation memory o) private view {
+        uint256 items = u.batchItems.length;
+        o.batches = new IRecordRegistry.Batch[](u.batchIds.length);
+        o.batchItemRetracted = new bool[](u.batchIds.length * items);
+        o.batchItemVerified = new bool[](u.batchIds.length * items);
+        for (uint256 b = 0; b < u.batchIds.length; ++b) {
+            o.batches[b] = records.batchOf(u.batchIds[b]);
+            for (uint256 i = 0; i < items; ++i) {
+                BatchItem calldata item = u.batchItems[i];
+                o.batchItemRetracted[b * items + i] = records.isBatchItemRetracted(
+                    u.batchIds[b],
+                    item.patient,
+                    item.category,
+                    item.contentHash
+                );
+                o.batchItemVerified[b * items + i] = records.verifyBatchItem(
+                    u.batchIds[b],
+                    u.batchProofs[b * items + i],
+                    item.patient,
+                    item.category,
+                    item.contentHash
+                );
+            }
         }
     }
 }

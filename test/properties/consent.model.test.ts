@@ -17,6 +17,7 @@ import fc from "fast-check";
 import {
   commandArbitraries,
   deployWorld,
+  describeErrors,
   describeStats,
   freshRun,
   prepareBaseline,
@@ -87,7 +88,8 @@ describe("Consent registries against the reference model (model-based property t
     await chain?.stop();
     console.log(
       `      model runs on ${chain?.name}: ${stats.runs} runs, ${stats.commands} operations (${stats.transactions} transactions, ` +
-        `${stats.reverts} expected reverts), ${stats.observations} full observations\n      succeeded/reverted: ${describeStats()}`,
+        `${stats.reverts} expected reverts), ${stats.observations} full observations\n      succeeded/reverted: ${describeStats()}` +
+        `\n      expected reverts by error: ${describeErrors()}`,
     );
   });
 
