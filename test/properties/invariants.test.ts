@@ -13,6 +13,7 @@ import { Wallet, type TypedDataDomain } from "ethers";
 import type { ConsentRegistry, RecordRegistry } from "../../typechain-types";
 import { ANY_CATEGORY, Capability, categoryId, ConsentStatus, RecordStatus } from "../../src/codes";
 import { consentDomain, signGrant, signRevoke } from "../../src/eip712";
+import { statusOf } from "../helpers/consents";
 import { DAY, deployWithProviders } from "../helpers/fixtures";
 
 const LONG = process.env.FUZZ === "long";
@@ -60,11 +61,11 @@ async function patientState(consents: ConsentRegistry, patient: string, grantees
     for (const category of CATEGORIES) {
       const [consent] = await consents.consentOf(patient, grantee, category);
       state.push(consent.toString());
+      state.push(`nonce ${grantee} ${category} ${await consents.signatureNonce(patient, grantee, category)}`);
     }
   }
   state.push(`epoch ${await consents.epochOf(patient)}`);
   state.push(`emergency ${await consents.emergencyAccessAllowed(patient)}`);
-  state.push(`nonce ${await consents.nonces(patient)}`);
   for (const d of delegates) state.push(`delegate ${d} ${await consents.delegateExpiry(patient, d)}`);
   return state;
 }
@@ -89,7 +90,7 @@ async function recordState(records: RecordRegistry, patient: string, hash: strin
 describe("Security invariants (properties)", function () {
   this.timeout(LONG ? 0 : 120_000);
 
-  it("should let no account but the patient or a live delegate change a patient's consents, epoch, break-glass setting, delegates or nonce", async function () {
+  it("should let no account but the patient or a live delegate change a patient's consents, epoch, break-glass setting, delegates or signature nonces", async function () {
     const f = await loadFixture(deployScenario);
     const intruders: [string, HardhatEthersSigner][] = [
       ["expired delegate", f.expiredDelegate],
@@ -118,6 +119,8 @@ describe("Security invariants (properties)", function () {
         "denyFor",
         "setEmergencyAccessFor",
         "closeEmergencyAccessFor",
+        "revokeAllFor",
+        "cancelSignaturesFor",
         "multicall",
         "signed",
       ),
@@ -133,19 +136,29 @@ describe("Security invariants (properties)", function () {
           setEmergencyAccessFor: () => f.consents.connect(signer).setEmergencyAccessFor(p, false),
           closeEmergencyAccessFor: () =>
             f.consents.connect(signer).closeEmergencyAccessFor(p, f.emergencyDoctor.address),
+          revokeAllFor: () => f.consents.connect(signer).revokeAllFor(p),
+          cancelSignaturesFor: () => f.consents.connect(signer).cancelSignaturesFor(p),
           // Batching adds no power: msg.sender stays the intruder.
           multicall: () =>
             f.consents.connect(signer).multicall([c.encodeFunctionData("revokeFor", [p, f.clinic.address, LAB])]),
           // A grant signed by the intruder for the patient.
           signed: async () => {
             const request = { patient: p, grantee, category, purposes, actions, notBefore: 0, expiresAt };
-            const signature = await signGrant(signer, f.domain, request, await f.consents.nonces(p), expiresAt);
+            const nonce = await f.consents.signatureNonce(p, grantee, category);
+            const signature = await signGrant(signer, f.domain, request, nonce, expiresAt);
             return f.consents.connect(signer).grantWithSig(request, expiresAt, signature);
           },
         };
+        const [, keyStatus] = await f.consents.consentOf(p, grantee, category);
+        const [, anyStatus] = await f.consents.consentOf(p, grantee, ANY_CATEGORY);
+        const blocked = [keyStatus, anyStatus].map(Number).includes(ConsentStatus.Denied);
         const attempt = calls[call]();
         if (call === "signed")
-          await expect(attempt, `${who} ${call}`).to.be.revertedWithCustomError(f.consents, "InvalidSignature");
+          await expect(attempt, `${who} ${call}`).to.be.revertedWithCustomError(
+            f.consents,
+            // A deny in force is named before the signature is even looked at.
+            blocked ? "DenyInForce" : "InvalidSignature",
+          );
         else
           await expect(attempt, `${who} ${call}`)
             .to.be.revertedWithCustomError(f.consents, "NotDelegate")
@@ -242,7 +255,7 @@ describe("Security invariants (properties)", function () {
       fc.asyncProperty(domains, grants, async (wrongDomain, { category, purposes, actions, revoke }) => {
         const now = await time.latest();
         const deadline = now + DAY;
-        const nonce = await f.consents.nonces(key.address);
+        const nonce = await f.consents.signatureNonce(key.address, f.clinic.address, category);
         const request = {
           patient: key.address,
           grantee: f.clinic.address,
@@ -273,12 +286,97 @@ describe("Security invariants (properties)", function () {
           await f.consents
             .connect(f.relayer)
             .revokeWithSig(key.address, f.clinic.address, category, deadline, signature);
+          // Replayed, it has nothing left to withdraw (checked before the signature) and changes nothing.
           await expect(
             f.consents.connect(f.relayer).revokeWithSig(key.address, f.clinic.address, category, deadline, signature),
-          ).to.be.revertedWithCustomError(f.consents, "InvalidSignature");
+          )
+            .to.be.revertedWithCustomError(f.consents, "NothingToRevoke")
+            .withArgs(key.address, f.clinic.address, category);
         }
-        expect(await f.consents.nonces(key.address)).to.equal(nonce + (revoke ? 2n : 1n));
-        expect(await other.nonces(key.address)).to.equal(0n);
+        expect(await f.consents.signatureNonce(key.address, f.clinic.address, category)).to.equal(
+          nonce + (revoke ? 2n : 1n),
+        );
+        expect(await other.signatureNonce(key.address, f.clinic.address, category)).to.equal(0n);
+      }),
+      PARAMS,
+    );
+  });
+
+  it("should never let a signature lift or pass a deny, nor land once cancelled by cancelSignatures or revokeAll (the patient's or a live delegate's)", async function () {
+    const f = await loadFixture(deployScenario);
+    const key = Wallet.createRandom();
+    const scenario = fc.record({
+      // where the deny is, relative to the key the signature names
+      deny: fc.constantFrom("exact", "any", "underId", "none"),
+      // what the patient did after signing
+      after: fc.constantFrom("nothing", "cancelSignatures", "cancelSignaturesFor", "revokeAll", "revokeAllFor"),
+      category: fc.constantFrom(LAB, IMAGING),
+      revokeFirst: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(scenario, async ({ deny, after, category, revokeFirst }) => {
+        await loadFixture(deployScenario);
+        const { consents, providers, registrar, delegate, relayer, patient } = f;
+        const p = patient.address;
+        // A provider the patient never consented to, that rotated to a new key (the grantee as signed).
+        const provider = f.other;
+        const rotated = key.address;
+        await providers.connect(registrar).register(provider.address, ethers.id("npi:other"), Capability.TREATMENT, "");
+        await providers.connect(provider).rotateKey(rotated);
+        await relayer.sendTransaction({ to: rotated, value: ethers.parseEther("1") });
+        await providers.connect(key.connect(ethers.provider)).acceptKey(provider.address);
+        const expiresAt = (await time.latest()) + DAY;
+        const deadline = expiresAt;
+        // A signed grant names the rotated key; a signed revocation names the clinic's id, where its permit (and a
+        // deny of the exact key or of the id) is kept.
+        const id = provider.address;
+        if (revokeFirst) await consents.connect(patient).grant(id, category, 1, 1, 0, expiresAt);
+        const request = { patient: p, grantee: rotated, category, purposes: 1, actions: 2, notBefore: 0, expiresAt };
+        const grantSig = await signGrant(
+          patient,
+          f.domain,
+          request,
+          await consents.signatureNonce(p, rotated, category),
+          deadline,
+        );
+        const revokeSig = await signRevoke(
+          patient,
+          f.domain,
+          { patient: p, grantee: id, category },
+          await consents.signatureNonce(p, id, category),
+          deadline,
+        );
+        if (deny === "exact") await consents.connect(patient).deny(rotated, category); // kept under the clinic's id
+        if (deny === "any") await consents.connect(patient).deny(id, ANY_CATEGORY);
+        if (deny === "underId") await consents.connect(patient).deny(id, category);
+        if (after === "cancelSignatures") await consents.connect(patient).cancelSignatures();
+        if (after === "cancelSignaturesFor") await consents.connect(delegate).cancelSignaturesFor(p);
+        if (after === "revokeAll") await consents.connect(patient).revokeAll();
+        if (after === "revokeAllFor") await consents.connect(delegate).revokeAllFor(p);
+        const before = await patientState(consents, p, [rotated, id], []);
+        const submit = revokeFirst
+          ? consents.connect(relayer).revokeWithSig(p, id, category, deadline, revokeSig)
+          : consents.connect(relayer).grantWithSig(request, deadline, grantSig);
+        // A signed revocation withdraws a permit (also past a deny of ANY_CATEGORY), never a deny.
+        const meetsDeny = revokeFirst ? deny === "exact" || deny === "underId" : deny !== "none";
+        if (meetsDeny) {
+          await expect(submit, `${deny} ${after}`)
+            .to.be.revertedWithCustomError(consents, "DenyInForce")
+            .withArgs(p, revokeFirst ? id : rotated, category);
+        } else if (after !== "nothing") {
+          await expect(submit, `${deny} ${after}`).to.be.revertedWithCustomError(consents, "InvalidSignature");
+        } else {
+          await expect(submit, `${deny} ${after}`).to.emit(consents, revokeFirst ? "ConsentRevoked" : "ConsentGranted");
+          return;
+        }
+        // Refused: nothing stored, no nonce used, and nothing for a later lifting of the deny to revive.
+        expect(await patientState(consents, p, [rotated, id], [])).to.deep.equal(before);
+        if (!revokeFirst && deny !== "none") {
+          await consents.connect(patient).revoke(id, deny === "any" ? ANY_CATEGORY : category);
+          expect(await consents.isAuthorized(p, rotated, category, 0, 1)).to.be.false;
+          // What consentOf shows for the rotated key is the id's lifted deny (Revoked), never a revived permit.
+          expect(await statusOf(consents, p, rotated, category)).to.not.equal(ConsentStatus.Active);
+        }
       }),
       PARAMS,
     );
