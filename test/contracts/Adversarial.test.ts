@@ -6,6 +6,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { AbiCoder, concat, dataLength, Signature, toBeHex, Wallet, ZeroAddress, zeroPadBytes } from "ethers";
 
 import type { ConsentRegistry, ReentrantWallet } from "../../typechain-types";
@@ -14,6 +15,7 @@ import {
   actionMask,
   ALL_ACTIONS,
   ALL_PURPOSES,
+  ANY_CATEGORY,
   Capability,
   categoryId,
   ConsentStatus,
@@ -21,7 +23,7 @@ import {
   purposeMask,
 } from "../../src/codes";
 import { consentDomain, grantDigest, signGrant, signRevoke, type GrantRequest } from "../../src/eip712";
-import { DAY, deployWithProviders } from "../helpers/fixtures";
+import { DAY, deployWithProviders, rotateKey } from "../helpers/fixtures";
 
 const LAB = categoryId("laboratory");
 const IMAGING = categoryId("imaging");
@@ -89,6 +91,11 @@ async function statusOf(
   return Number(status) as ConsentStatus;
 }
 
+/** The next signature nonce of (`patient`, clinic, laboratory), the key most tests sign for. */
+async function nonceOf(f: Fixture, patient: string): Promise<bigint> {
+  return f.consents.signatureNonce(patient, f.clinic.address, LAB);
+}
+
 /** The number of ConsentGranted events a transaction emitted. */
 async function grantsEmitted(f: Fixture, tx: Promise<{ wait(): Promise<unknown> }>): Promise<number> {
   const receipt = (await (await tx).wait()) as { logs: { topics: readonly string[] }[] };
@@ -114,30 +121,41 @@ describe("Adversarial: attacks on the registries", function () {
       const { request, signature } = await walletGrant(f);
       await expect(f.consents.connect(f.relayer).grantWithSig(request, f.deadline, signature))
         .to.emit(f.consents, "ConsentGranted")
-        .withArgs(f.walletAddress, f.clinic.address, LAB, TREAT, ACCESS, anyTime(), f.expiresAt);
-      expect(await f.consents.nonces(f.walletAddress)).to.equal(1n);
+        .withArgs(
+          f.walletAddress,
+          f.clinic.address,
+          LAB,
+          TREAT,
+          ACCESS,
+          anyTime(),
+          f.expiresAt,
+          f.relayer.address,
+          true,
+        );
+      expect(await nonceOf(f, f.walletAddress)).to.equal(1n);
     });
 
-    it("should call the wallet with STATICCALL: a reentrant useNonce() fails, so a wallet that insists on it is refused with InvalidSignature and no nonce is consumed", async function () {
+    it("should call the wallet with STATICCALL: a reentrant cancelSignatures() fails, so a wallet that insists on it is refused with InvalidSignature and no nonce is consumed", async function () {
       const f = await loadFixture(deployAdversarial);
-      const useNonce = f.consents.interface.encodeFunctionData("useNonce");
-      // Outside a signature check, the very same call from the wallet works (nonce 0 -> 1).
-      await f.wallet.connect(f.walletOwner).execute(f.registry, useNonce);
-      expect(await f.consents.nonces(f.walletAddress)).to.equal(1n);
+      const cancel = f.consents.interface.encodeFunctionData("cancelSignatures");
+      // Outside a signature check, the very same call from the wallet works (signature epoch 0 -> 1).
+      await f.wallet.connect(f.walletOwner).execute(f.registry, cancel);
+      const epoch1 = 1n << 128n;
+      expect(await nonceOf(f, f.walletAddress)).to.equal(epoch1);
       const request = grantRequest(f.walletAddress, f.clinic.address, f.expiresAt);
-      const signature = await signGrant(f.walletOwner, f.domain, request, 1, f.deadline);
+      const signature = await signGrant(f.walletOwner, f.domain, request, epoch1, f.deadline);
 
-      await configure(f, Mode.Strict, useNonce);
+      await configure(f, Mode.Strict, cancel);
       await expect(
         f.consents.connect(f.relayer).grantWithSig(request, f.deadline, signature, { gasLimit: GAS }),
       ).to.be.revertedWithCustomError(f.consents, "InvalidSignature");
-      expect(await f.consents.nonces(f.walletAddress)).to.equal(1n);
+      expect(await nonceOf(f, f.walletAddress)).to.equal(epoch1);
       expect(await statusOf(f.consents, f.walletAddress, f.clinic.address)).to.equal(ConsentStatus.None);
 
       // The signature itself was fine: without the reentry it goes through, once.
       await configure(f, Mode.Plain, "0x");
       await f.consents.connect(f.relayer).grantWithSig(request, f.deadline, signature);
-      expect(await f.consents.nonces(f.walletAddress)).to.equal(2n);
+      expect(await nonceOf(f, f.walletAddress)).to.equal(epoch1 | 1n);
       expect(await statusOf(f.consents, f.walletAddress, f.clinic.address)).to.equal(ConsentStatus.Active);
     });
 
@@ -163,7 +181,7 @@ describe("Adversarial: attacks on the registries", function () {
       expect(await statusOf(f.consents, f.walletAddress, f.accomplice.address)).to.equal(ConsentStatus.None);
       expect(await f.consents.isAuthorized(f.walletAddress, f.accomplice.address, LAB, Purpose.TREAT, Action.ACCESS)).to
         .be.false;
-      expect(await f.consents.nonces(f.walletAddress)).to.equal(1n);
+      expect(await nonceOf(f, f.walletAddress)).to.equal(1n);
     });
 
     it("should never use a signature twice, even when the wallet resubmits it from inside its own check", async function () {
@@ -176,7 +194,7 @@ describe("Adversarial: attacks on the registries", function () {
       await expect(
         f.consents.connect(f.relayer).grantWithSig(request, f.deadline, signature, { gasLimit: GAS }),
       ).to.be.revertedWithCustomError(f.consents, "InvalidSignature");
-      expect(await f.consents.nonces(f.walletAddress)).to.equal(0n);
+      expect(await nonceOf(f, f.walletAddress)).to.equal(0n);
 
       // ...and one that ignores its failure gets exactly one use of it.
       await configure(f, Mode.Lenient, resubmit);
@@ -185,27 +203,32 @@ describe("Adversarial: attacks on the registries", function () {
         f.consents.connect(f.relayer).grantWithSig(request, f.deadline, signature, { gasLimit: GAS }),
       );
       expect(emitted).to.equal(1);
-      expect(await f.consents.nonces(f.walletAddress)).to.equal(1n);
+      expect(await nonceOf(f, f.walletAddress)).to.equal(1n);
       await expect(
         f.consents.connect(f.relayer).grantWithSig(request, f.deadline, signature, { gasLimit: GAS }),
       ).to.be.revertedWithCustomError(f.consents, "InvalidSignature");
     });
 
-    it("should consume the nonce before calling the wallet (checks-effects-interactions): during the check the wallet already reads the next nonce", async function () {
+    it("should ask the wallet read-only before writing anything: during the check the wallet reads the nonce being used and the key still empty, and nothing it does there can change them", async function () {
       const f = await loadFixture(deployAdversarial);
       const { request, signature } = await walletGrant(f);
-      const readNonce = f.consents.interface.encodeFunctionData("nonces", [f.walletAddress]);
+      const readNonce = f.consents.interface.encodeFunctionData("signatureNonce", [
+        f.walletAddress,
+        f.clinic.address,
+        LAB,
+      ]);
       const encode = (n: number) => AbiCoder.defaultAbiCoder().encode(["uint256"], [n]);
-
-      await configure(f, Mode.ExpectResult, readNonce, encode(0));
-      await expect(
-        f.consents.connect(f.relayer).grantWithSig(request, f.deadline, signature, { gasLimit: GAS }),
-      ).to.be.revertedWithCustomError(f.consents, "InvalidSignature");
 
       await configure(f, Mode.ExpectResult, readNonce, encode(1));
       await expect(
         f.consents.connect(f.relayer).grantWithSig(request, f.deadline, signature, { gasLimit: GAS }),
+      ).to.be.revertedWithCustomError(f.consents, "InvalidSignature");
+
+      await configure(f, Mode.ExpectResult, readNonce, encode(0));
+      await expect(
+        f.consents.connect(f.relayer).grantWithSig(request, f.deadline, signature, { gasLimit: GAS }),
       ).to.emit(f.consents, "ConsentGranted");
+      expect(await nonceOf(f, f.walletAddress)).to.equal(1n);
     });
 
     it("should refuse with InvalidSignature, not the wallet's own error, when the wallet reverts, and consume no nonce", async function () {
@@ -215,7 +238,7 @@ describe("Adversarial: attacks on the registries", function () {
       await expect(
         f.consents.connect(f.relayer).grantWithSig(request, f.deadline, signature, { gasLimit: GAS }),
       ).to.be.revertedWithCustomError(f.consents, "InvalidSignature");
-      expect(await f.consents.nonces(f.walletAddress)).to.equal(0n);
+      expect(await nonceOf(f, f.walletAddress)).to.equal(0n);
     });
 
     it("should not let a reentrant revocation through either (revokeWithSig)", async function () {
@@ -265,7 +288,7 @@ describe("Adversarial: attacks on the registries", function () {
         f.consents,
         "InvalidSignature",
       );
-      expect(await f.consents.nonces(f.patient.address)).to.equal(0n);
+      expect(await nonceOf(f, f.patient.address)).to.equal(0n);
       await f.consents.connect(f.relayer).grantWithSig(request, f.deadline, signature);
       expect(await statusOf(f.consents, f.patient.address, f.clinic.address)).to.equal(ConsentStatus.Active);
     });
@@ -284,7 +307,7 @@ describe("Adversarial: attacks on the registries", function () {
         await expect(
           f.consents.connect(f.relayer).grantWithSig(request, f.deadline, bad),
         ).to.be.revertedWithCustomError(f.consents, "InvalidSignature");
-        expect(await f.consents.nonces(f.patient.address)).to.equal(0n);
+        expect(await nonceOf(f, f.patient.address)).to.equal(0n);
       });
     }
 
@@ -319,11 +342,14 @@ describe("Adversarial: attacks on the registries", function () {
         await expect(
           f.consents.connect(f.relayer).grantWithSig(request, f.deadline, signature),
         ).to.be.revertedWithCustomError(f.consents, "InvalidSignature");
+        // Nothing is ever stored for address(0): a signed revocation has nothing to withdraw.
         await expect(
           f.consents.connect(f.relayer).revokeWithSig(ZeroAddress, f.clinic.address, LAB, f.deadline, signature),
-        ).to.be.revertedWithCustomError(f.consents, "InvalidSignature");
+        )
+          .to.be.revertedWithCustomError(f.consents, "NothingToRevoke")
+          .withArgs(ZeroAddress, f.clinic.address, LAB);
       }
-      expect(await f.consents.nonces(ZeroAddress)).to.equal(0n);
+      expect(await f.consents.signatureNonce(ZeroAddress, f.clinic.address, LAB)).to.equal(0n);
       expect(await statusOf(f.consents, ZeroAddress, f.clinic.address)).to.equal(ConsentStatus.None);
     });
   });
@@ -340,7 +366,7 @@ describe("Adversarial: attacks on the registries", function () {
       const f = await loadFixture(deployAdversarial);
       await expect(f.consents.connect(f.patient).grant(f.clinic.address, LAB, TREAT, ACCESS, 0, MAX40))
         .to.emit(f.consents, "ConsentGranted")
-        .withArgs(f.patient.address, f.clinic.address, LAB, TREAT, ACCESS, anyTime(), MAX40);
+        .withArgs(f.patient.address, f.clinic.address, LAB, TREAT, ACCESS, anyTime(), MAX40, f.patient.address, false);
       const [consent, status] = await f.consents.consentOf(f.patient.address, f.clinic.address, LAB);
       expect(consent.expiresAt).to.equal(MAX40);
       expect(status).to.equal(ConsentStatus.Active);
@@ -410,9 +436,10 @@ describe("Adversarial: attacks on the registries", function () {
         .to.emit(f.consents, "EmergencyAccessOpened")
         .withArgs(f.patient.address, f.emergencyDoctor.address, MAX40 - window, MAX40, REASON);
       // Documented limit (year 36812): the window end `now + 24 h` overflows uint40 in the last day before 2^40.
+      // (On another patient: the first window is still open, and open windows are not renewed.)
       await time.setNextBlockTimestamp(MAX40 - window + 1n);
       await expect(
-        f.consents.connect(f.emergencyDoctor).emergencyAccess(f.patient.address, REASON),
+        f.consents.connect(f.emergencyDoctor).emergencyAccess(f.lab.address, REASON),
       ).to.be.revertedWithPanic(0x11);
     });
   });
@@ -530,7 +557,7 @@ describe("Adversarial: attacks on the registries", function () {
 
     it("should refuse emergency access from a retired (rotated) key", async function () {
       const f = await loadFixture(deployAdversarial);
-      await f.providers.connect(f.emergencyDoctor).rotateKey(f.newKey.address);
+      await rotateKey(f.providers, f.emergencyDoctor, f.newKey);
       await expect(f.consents.connect(f.emergencyDoctor).emergencyAccess(f.patient.address, REASON))
         .to.be.revertedWithCustomError(f.consents, "NotEmergencyProvider")
         .withArgs(f.emergencyDoctor.address);
@@ -555,17 +582,19 @@ describe("Adversarial: attacks on the registries", function () {
       return { request, grantSignature, revokeSignature };
     }
 
-    it("should let the patient cancel an unsubmitted signed grant with useNonce(): the relayer's later submission fails", async function () {
+    it("should let the patient cancel an unsubmitted signed grant with cancelSignatures(): the relayer's later submission fails", async function () {
       const f = await loadFixture(deployAdversarial);
       const { request, grantSignature } = await signedPair(f);
-      await expect(f.consents.connect(f.patient).useNonce()).to.not.be.reverted;
+      await expect(f.consents.connect(f.patient).cancelSignatures())
+        .to.emit(f.consents, "SignaturesCancelled")
+        .withArgs(f.patient.address, 1, f.patient.address);
       await expect(
         f.consents.connect(f.relayer).grantWithSig(request, f.deadline, grantSignature),
       ).to.be.revertedWithCustomError(f.consents, "InvalidSignature");
       expect(await statusOf(f.consents, f.patient.address, f.clinic.address)).to.equal(ConsentStatus.None);
     });
 
-    it("should refuse a revoke signed after a grant (nonce 1) submitted before it (nonce 0): a relayer cannot reorder them", async function () {
+    it("should refuse a revoke signed after a grant (nonce 1 of the key) submitted before it (nonce 0): a relayer cannot reorder them", async function () {
       const f = await loadFixture(deployAdversarial);
       const { request, grantSignature, revokeSignature } = await signedPair(f);
       const submitRevoke = () =>
@@ -574,7 +603,10 @@ describe("Adversarial: attacks on the registries", function () {
           .revokeWithSig(f.patient.address, f.clinic.address, LAB, f.deadline, revokeSignature);
       const submitGrant = () => f.consents.connect(f.relayer).grantWithSig(request, f.deadline, grantSignature);
 
-      await expect(submitRevoke()).to.be.revertedWithCustomError(f.consents, "InvalidSignature");
+      // Before the grant there is nothing to revoke (named before the signature is looked at).
+      await expect(submitRevoke())
+        .to.be.revertedWithCustomError(f.consents, "NothingToRevoke")
+        .withArgs(f.patient.address, f.clinic.address, LAB);
       await submitGrant();
       await submitRevoke();
       expect(await statusOf(f.consents, f.patient.address, f.clinic.address)).to.equal(ConsentStatus.Revoked);
@@ -583,18 +615,18 @@ describe("Adversarial: attacks on the registries", function () {
       expect(await statusOf(f.consents, f.patient.address, f.clinic.address)).to.equal(ConsentStatus.Revoked);
     });
 
-    it("should let only one of two grants signed with the same nonce through", async function () {
+    it("should let only one of two grants signed for the same key with the same nonce through", async function () {
       const f = await loadFixture(deployAdversarial);
-      const toClinic = grantRequest(f.patient.address, f.clinic.address, f.expiresAt);
-      const toLab = grantRequest(f.patient.address, f.lab.address, f.expiresAt);
-      const clinicSignature = await signGrant(f.patient, f.domain, toClinic, 0, f.deadline);
-      const labSignature = await signGrant(f.patient, f.domain, toLab, 0, f.deadline);
-      await f.consents.connect(f.relayer).grantWithSig(toLab, f.deadline, labSignature);
+      const narrow = grantRequest(f.patient.address, f.clinic.address, f.expiresAt);
+      const wide = grantRequest(f.patient.address, f.clinic.address, f.expiresAt, { purposes: ALL_PURPOSES });
+      const narrowSignature = await signGrant(f.patient, f.domain, narrow, 0, f.deadline);
+      const wideSignature = await signGrant(f.patient, f.domain, wide, 0, f.deadline);
+      await f.consents.connect(f.relayer).grantWithSig(narrow, f.deadline, narrowSignature);
       await expect(
-        f.consents.connect(f.relayer).grantWithSig(toClinic, f.deadline, clinicSignature),
+        f.consents.connect(f.relayer).grantWithSig(wide, f.deadline, wideSignature),
       ).to.be.revertedWithCustomError(f.consents, "InvalidSignature");
-      expect(await statusOf(f.consents, f.patient.address, f.lab.address)).to.equal(ConsentStatus.Active);
-      expect(await statusOf(f.consents, f.patient.address, f.clinic.address)).to.equal(ConsentStatus.None);
+      const [consent] = await f.consents.consentOf(f.patient.address, f.clinic.address, LAB);
+      expect(consent.purposes).to.equal(TREAT);
     });
 
     it("should leave the consent revoked when a relayer front-runs the patient's own revoke with the signed grant", async function () {
@@ -608,7 +640,7 @@ describe("Adversarial: attacks on the registries", function () {
       ).to.be.revertedWithCustomError(f.consents, "InvalidSignature");
     });
 
-    it("should need useNonce() (or the deadline), not a direct revoke, to cancel a signature still unsubmitted", async function () {
+    it("should need cancelSignatures() (or the deadline), not a direct revoke of nothing, to cancel a signature still unsubmitted", async function () {
       const f = await loadFixture(deployAdversarial);
       const { request, grantSignature } = await signedPair(f);
       // Nothing is granted yet, so a direct revoke has nothing to withdraw and leaves the signature usable.
@@ -619,11 +651,324 @@ describe("Adversarial: attacks on the registries", function () {
       expect(await statusOf(f.consents, f.patient.address, f.clinic.address)).to.equal(ConsentStatus.Active);
       // After the deadline it is dead anyway.
       const late = grantRequest(f.patient.address, f.lab.address, f.expiresAt);
-      const lateSignature = await signGrant(f.patient, f.domain, late, 1, f.deadline);
+      const lateSignature = await signGrant(f.patient, f.domain, late, 0, f.deadline);
       await time.increaseTo(f.deadline + 1);
       await expect(f.consents.connect(f.relayer).grantWithSig(late, f.deadline, lateSignature))
         .to.be.revertedWithCustomError(f.consents, "SignatureExpired")
         .withArgs(f.deadline);
+    });
+  });
+
+  describe("issue 11: signatures against denies, cancellation and ordering", function () {
+    it("should refuse a stale signed revocation that would lift a deny given since (DenyInForce), and one signed after it too", async function () {
+      const f = await loadFixture(deployAdversarial);
+      const p = f.patient.address;
+      await f.consents.connect(f.patient).grant(f.clinic.address, LAB, TREAT, ACCESS, 0, f.expiresAt);
+      const revokeRequest = { patient: p, grantee: f.clinic.address, category: LAB };
+      const stale = await signRevoke(f.patient, f.domain, revokeRequest, await nonceOf(f, p), f.deadline);
+      await f.consents.connect(f.patient).deny(f.clinic.address, LAB);
+      await expect(f.consents.connect(f.relayer).revokeWithSig(p, f.clinic.address, LAB, f.deadline, stale))
+        .to.be.revertedWithCustomError(f.consents, "DenyInForce")
+        .withArgs(p, f.clinic.address, LAB);
+      const fresh = await signRevoke(f.patient, f.domain, revokeRequest, await nonceOf(f, p), f.deadline);
+      await expect(f.consents.connect(f.relayer).revokeWithSig(p, f.clinic.address, LAB, f.deadline, fresh))
+        .to.be.revertedWithCustomError(f.consents, "DenyInForce")
+        .withArgs(p, f.clinic.address, LAB);
+      expect(await statusOf(f.consents, p, f.clinic.address)).to.equal(ConsentStatus.Denied);
+    });
+
+    for (const where of ["the exact key", "ANY_CATEGORY", "the provider's id, the grant naming its rotated key"]) {
+      it(`should refuse a signed grant past a deny on ${where}, store nothing, and leave nothing to revive when the deny is lifted`, async function () {
+        const f = await loadFixture(deployAdversarial);
+        const p = f.patient.address;
+        let grantee = f.clinic.address;
+        if (where.startsWith("the provider's id")) {
+          await rotateKey(f.providers, f.clinic, f.newKey);
+          grantee = f.newKey.address;
+        }
+        const request = grantRequest(p, grantee, f.expiresAt, { purposes: ALL_PURPOSES, actions: ALL_ACTIONS });
+        const nonce = await f.consents.signatureNonce(p, grantee, LAB);
+        const signature = await signGrant(f.patient, f.domain, request, nonce, f.deadline);
+        const denied = where === "ANY_CATEGORY" ? ANY_CATEGORY : LAB;
+        await f.consents.connect(f.patient).deny(f.clinic.address, denied);
+        // (A deny of the exact key moves its nonce on too: the signature is stale as well as blocked.)
+        const nonceAfterDeny = await f.consents.signatureNonce(p, grantee, LAB);
+        await expect(f.consents.connect(f.relayer).grantWithSig(request, f.deadline, signature))
+          .to.be.revertedWithCustomError(f.consents, "DenyInForce")
+          .withArgs(p, grantee, LAB);
+        expect(await f.consents.signatureNonce(p, grantee, LAB)).to.equal(nonceAfterDeny);
+        // The patient lifts the deny: no permit was stored that could come back to life.
+        await f.consents.connect(f.patient).revoke(f.clinic.address, denied);
+        expect(await f.consents.isAuthorized(p, grantee, LAB, Purpose.HRESCH, Action.CORRECT)).to.be.false;
+        expect(await statusOf(f.consents, p, grantee)).to.not.equal(ConsentStatus.Active);
+      });
+    }
+
+    it("should let signatures for three clinics land in any order, each with its own key's nonce", async function () {
+      const f = await loadFixture(deployAdversarial);
+      const p = f.patient.address;
+      const clinics = [f.clinic.address, f.lab.address, f.emergencyDoctor.address];
+      const signed = await Promise.all(
+        clinics.map(async (clinic) => {
+          const request = grantRequest(p, clinic, f.expiresAt);
+          const nonce = await f.consents.signatureNonce(p, clinic, LAB);
+          return { request, nonce, signature: await signGrant(f.patient, f.domain, request, nonce, f.deadline) };
+        }),
+      );
+      expect(signed.map((x) => x.nonce)).to.deep.equal([0n, 0n, 0n]);
+      for (const { request, signature } of [signed[2], signed[0], signed[1]]) {
+        await expect(f.consents.connect(f.relayer).grantWithSig(request, f.deadline, signature))
+          .to.emit(f.consents, "ConsentGranted")
+          .withArgs(p, request.grantee, LAB, TREAT, ACCESS, anyTime(), f.expiresAt, f.relayer.address, true);
+      }
+      for (const clinic of clinics) {
+        expect(await statusOf(f.consents, p, clinic)).to.equal(ConsentStatus.Active);
+        expect(await f.consents.signatureNonce(p, clinic, LAB)).to.equal(1n);
+      }
+    });
+
+    for (const cancel of ["cancelSignatures", "revokeAll", "cancelSignaturesFor", "revokeAllFor"] as const) {
+      it(`should refuse a signature made before ${cancel}`, async function () {
+        const f = await loadFixture(deployAdversarial);
+        const p = f.patient.address;
+        await f.consents.connect(f.patient).setDelegate(f.delegate.address, f.expiresAt);
+        const request = grantRequest(p, f.clinic.address, f.expiresAt);
+        const signature = await signGrant(f.patient, f.domain, request, 0, f.deadline);
+        if (cancel === "cancelSignatures") await f.consents.connect(f.patient).cancelSignatures();
+        if (cancel === "revokeAll") {
+          await expect(f.consents.connect(f.patient).revokeAll())
+            .to.emit(f.consents, "AllConsentsRevoked")
+            .withArgs(p, 1, p)
+            .and.to.emit(f.consents, "SignaturesCancelled")
+            .withArgs(p, 1, p);
+        }
+        if (cancel === "cancelSignaturesFor") await f.consents.connect(f.delegate).cancelSignaturesFor(p);
+        if (cancel === "revokeAllFor") await f.consents.connect(f.delegate).revokeAllFor(p);
+        await expect(
+          f.consents.connect(f.relayer).grantWithSig(request, f.deadline, signature),
+        ).to.be.revertedWithCustomError(f.consents, "InvalidSignature");
+        expect(await statusOf(f.consents, p, f.clinic.address)).to.equal(ConsentStatus.None);
+        expect(await nonceOf(f, p)).to.equal(1n << 128n);
+      });
+    }
+  });
+
+  describe("issue 11: delegates dealing with themselves, and break-glass", function () {
+    it("should refuse a delegate acting for its own provider through another key, current or retired (DelegateIsGrantee)", async function () {
+      const f = await loadFixture(deployAdversarial);
+      const p = f.patient.address;
+      await f.consents.connect(f.patient).setDelegate(f.clinic.address, f.expiresAt);
+      await f.consents.connect(f.patient).setDelegate(f.newKey.address, f.expiresAt);
+      await rotateKey(f.providers, f.clinic, f.newKey);
+      // The retired key grants to the current one, and the current key to the id (the retired key).
+      await expect(
+        f.consents.connect(f.clinic).grantFor(p, f.newKey.address, LAB, ALL_PURPOSES, ALL_ACTIONS, 0, f.expiresAt),
+      )
+        .to.be.revertedWithCustomError(f.consents, "DelegateIsGrantee")
+        .withArgs(f.clinic.address);
+      await expect(
+        f.consents.connect(f.newKey).grantFor(p, f.clinic.address, LAB, ALL_PURPOSES, ALL_ACTIONS, 0, f.expiresAt),
+      )
+        .to.be.revertedWithCustomError(f.consents, "DelegateIsGrantee")
+        .withArgs(f.newKey.address);
+      await f.consents.connect(f.patient).deny(f.clinic.address, LAB);
+      await expect(f.consents.connect(f.newKey).revokeFor(p, f.clinic.address, LAB))
+        .to.be.revertedWithCustomError(f.consents, "DelegateIsGrantee")
+        .withArgs(f.newKey.address);
+      expect(await statusOf(f.consents, p, f.clinic.address)).to.equal(ConsentStatus.Denied);
+      // On someone else's consent the delegate still acts.
+      await f.consents.connect(f.newKey).grantFor(p, f.lab.address, LAB, TREAT, ACCESS, 0, f.expiresAt);
+    });
+
+    it("should refuse an emergency provider, as a delegate, turning break-glass back on (also from a retired key), and let it turn it off", async function () {
+      const f = await loadFixture(deployAdversarial);
+      const p = f.patient.address;
+      await f.consents.connect(f.patient).setDelegate(f.emergencyDoctor.address, f.expiresAt);
+      await f.consents.connect(f.patient).setEmergencyAccess(false);
+      await expect(f.consents.connect(f.emergencyDoctor).setEmergencyAccessFor(p, true))
+        .to.be.revertedWithCustomError(f.consents, "DelegateIsGrantee")
+        .withArgs(f.emergencyDoctor.address);
+      await rotateKey(f.providers, f.emergencyDoctor, f.newKey);
+      await expect(f.consents.connect(f.emergencyDoctor).setEmergencyAccessFor(p, true))
+        .to.be.revertedWithCustomError(f.consents, "DelegateIsGrantee")
+        .withArgs(f.emergencyDoctor.address);
+      expect(await f.consents.emergencyAccessAllowed(p)).to.be.false;
+      await expect(f.consents.connect(f.emergencyDoctor).setEmergencyAccessFor(p, false)).to.emit(
+        f.consents,
+        "EmergencyAccessSet",
+      );
+    });
+
+    it("should not renew an open break-glass window (EmergencyAccessAlreadyOpen), but allow a new one once it expired", async function () {
+      const f = await loadFixture(deployAdversarial);
+      const p = f.patient.address;
+      await f.consents.connect(f.emergencyDoctor).emergencyAccess(p, REASON);
+      const end = await f.consents.emergencyAccessExpiry(p, f.emergencyDoctor.address);
+      await time.increase(DAY - 10);
+      await expect(f.consents.connect(f.emergencyDoctor).emergencyAccess(p, REASON))
+        .to.be.revertedWithCustomError(f.consents, "EmergencyAccessAlreadyOpen")
+        .withArgs(p, f.emergencyDoctor.address, end);
+      expect(await f.consents.emergencyAccessExpiry(p, f.emergencyDoctor.address)).to.equal(end);
+      await time.increaseTo(end);
+      await expect(f.consents.connect(f.emergencyDoctor).emergencyAccess(p, REASON)).to.emit(
+        f.consents,
+        "EmergencyAccessOpened",
+      );
+    });
+
+    it("should keep a window the patient closed closed until break-glass goes off and on, or the provider is granted a consent", async function () {
+      const f = await loadFixture(deployAdversarial);
+      const p = f.patient.address;
+      const reopen = () => f.consents.connect(f.emergencyDoctor).emergencyAccess(p, REASON);
+      await reopen();
+      await f.consents.connect(f.patient).closeEmergencyAccess(f.emergencyDoctor.address);
+      await expect(reopen())
+        .to.be.revertedWithCustomError(f.consents, "EmergencyAccessRefused")
+        .withArgs(p, f.emergencyDoctor.address);
+      await time.increase(2 * DAY);
+      await f.consents.connect(f.patient).setEmergencyAccess(true); // already on: changes nothing
+      await expect(reopen()).to.be.revertedWithCustomError(f.consents, "EmergencyAccessRefused");
+      await f.consents.connect(f.patient).setEmergencyAccess(false);
+      await f.consents.connect(f.patient).setEmergencyAccess(true);
+      await expect(reopen()).to.emit(f.consents, "EmergencyAccessOpened");
+      await f.consents.connect(f.patient).closeEmergencyAccess(f.emergencyDoctor.address);
+      await expect(reopen()).to.be.revertedWithCustomError(f.consents, "EmergencyAccessRefused");
+      await f.consents.connect(f.patient).grant(f.emergencyDoctor.address, IMAGING, TREAT, ACCESS, 0, f.expiresAt);
+      await expect(reopen()).to.emit(f.consents, "EmergencyAccessOpened");
+    });
+  });
+
+  describe("issue 11: records, batches, ANY_CATEGORY and key rotation", function () {
+    const COLLECT = actionMask(Action.COLLECT);
+    const recordId = (patient: string, hash: string) =>
+      ethers.keccak256(AbiCoder.defaultAbiCoder().encode(["address", "bytes32"], [patient, hash]));
+
+    for (const ending of ["removed delegate", "denied", "revoked", "suspended"] as const) {
+      it(`should refuse a ${ending} anchorer retracting its record (NotAuthorizedRetractor)`, async function () {
+        const f = await loadFixture(deployAdversarial);
+        const p = f.patient.address;
+        const hash = ethers.id(`report-${ending}`);
+        const anchorer = ending === "removed delegate" ? f.delegate : f.clinic;
+        if (ending === "removed delegate")
+          await f.consents.connect(f.patient).setDelegate(f.delegate.address, f.expiresAt);
+        else await f.consents.connect(f.patient).grant(f.clinic.address, LAB, TREAT, COLLECT, 0, f.expiresAt);
+        await f.records.connect(anchorer).anchor(p, LAB, hash, ethers.ZeroHash, "");
+        if (ending === "removed delegate") await f.consents.connect(f.patient).removeDelegate(f.delegate.address);
+        if (ending === "denied") await f.consents.connect(f.patient).deny(f.clinic.address, LAB);
+        if (ending === "revoked") await f.consents.connect(f.patient).revoke(f.clinic.address, LAB);
+        if (ending === "suspended") await f.providers.connect(f.registrar).suspend(f.clinic.address, REASON);
+        const id = recordId(p, hash);
+        await expect(f.records.connect(anchorer).retract(id, REASON))
+          .to.be.revertedWithCustomError(f.records, "NotAuthorizedRetractor")
+          .withArgs(id, anchorer.address);
+        const [, status] = await f.records.verify(p, hash);
+        expect(status).to.equal(1n); // still Active
+      });
+    }
+
+    it("should refuse another provider with its own COLLECT permit superseding the clinic's record (NotAuthorizedSuperseder)", async function () {
+      const f = await loadFixture(deployAdversarial);
+      const p = f.patient.address;
+      for (const provider of [f.clinic, f.emergencyDoctor])
+        await f.consents.connect(f.patient).grant(provider.address, LAB, TREAT, COLLECT, 0, f.expiresAt);
+      const hash = ethers.id("clinic-report");
+      await f.records.connect(f.clinic).anchor(p, LAB, hash, ethers.ZeroHash, "");
+      await expect(f.records.connect(f.emergencyDoctor).anchor(p, LAB, ethers.id("v2"), recordId(p, hash), ""))
+        .to.be.revertedWithCustomError(f.records, "NotAuthorizedSuperseder")
+        .withArgs(recordId(p, hash), f.emergencyDoctor.address);
+    });
+
+    it("should refuse a batch from a non-provider or a suspended one (NotActiveProvider), and item retraction by anyone but the patient or a live delegate", async function () {
+      const f = await loadFixture(deployAdversarial);
+      const p = f.patient.address;
+      const item = [p, LAB, ethers.id("batch-item")];
+      const tree = StandardMerkleTree.of(
+        [item, [f.lab.address, LAB, ethers.id("other")]],
+        ["address", "bytes32", "bytes32"],
+      );
+      await expect(f.records.connect(f.stranger).anchorBatch(tree.root, 2, ""))
+        .to.be.revertedWithCustomError(f.records, "NotActiveProvider")
+        .withArgs(f.stranger.address);
+      await f.providers.connect(f.registrar).suspend(f.emergencyDoctor.address, REASON);
+      await expect(f.records.connect(f.emergencyDoctor).anchorBatch(tree.root, 2, ""))
+        .to.be.revertedWithCustomError(f.records, "NotActiveProvider")
+        .withArgs(f.emergencyDoctor.address);
+      await f.records.connect(f.clinic).anchorBatch(tree.root, 2, "");
+      const batchId = BigInt(
+        ethers.keccak256(AbiCoder.defaultAbiCoder().encode(["address", "bytes32"], [f.clinic.address, tree.root])),
+      );
+      const proof = tree.getProof(0);
+      expect(await f.records.verifyBatchItem(batchId, proof, p, LAB, item[2])).to.be.true;
+      for (const intruder of [f.stranger, f.clinic]) {
+        await expect(f.records.connect(intruder).retractBatchItem(batchId, p, LAB, item[2], REASON))
+          .to.be.revertedWithCustomError(f.records, "NotAuthorizedBatchRetractor")
+          .withArgs(p, intruder.address);
+      }
+      expect(await f.records.verifyBatchItem(batchId, proof, p, LAB, item[2])).to.be.true;
+      await f.records.connect(f.patient).retractBatchItem(batchId, p, LAB, item[2], REASON);
+      expect(await f.records.verifyBatchItem(batchId, proof, p, LAB, item[2])).to.be.false;
+    });
+
+    it("should never treat ANY_CATEGORY as a data category: not authorised, not recordable, not anchorable", async function () {
+      const f = await loadFixture(deployAdversarial);
+      const p = f.patient.address;
+      await f.consents
+        .connect(f.patient)
+        .grant(f.clinic.address, ANY_CATEGORY, ALL_PURPOSES, ALL_ACTIONS, 0, f.expiresAt);
+      expect(await f.consents.isAuthorized(p, f.clinic.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be.true;
+      expect(await f.consents.isAuthorized(p, f.clinic.address, ANY_CATEGORY, Purpose.TREAT, Action.ACCESS)).to.be
+        .false;
+      expect(await f.consents.isAuthorizedForAny(p, f.clinic.address, ANY_CATEGORY, ALL_PURPOSES, Action.COLLECT)).to.be
+        .false;
+      await expect(
+        f.consents.connect(f.clinic).recordAccess(p, ANY_CATEGORY, Purpose.TREAT, Action.ACCESS, ethers.ZeroHash),
+      )
+        .to.be.revertedWithCustomError(f.consents, "NotAuthorized")
+        .withArgs(p, f.clinic.address, ANY_CATEGORY, Purpose.TREAT, Action.ACCESS);
+      await expect(f.records.connect(f.clinic).anchor(p, ANY_CATEGORY, ethers.id("x"), ethers.ZeroHash, ""))
+        .to.be.revertedWithCustomError(f.records, "NotADataCategory")
+        .withArgs(ANY_CATEGORY);
+    });
+
+    it("should not let a provider rotate into an address that never agreed: rotateKey only proposes", async function () {
+      const f = await loadFixture(deployAdversarial);
+      const p = f.patient.address;
+      // The victim (the lab, a plain address with its own consent) is proposed, and never accepts.
+      await f.consents.connect(f.patient).grant(f.lab.address, LAB, TREAT, ACCESS, 0, f.expiresAt);
+      await expect(f.providers.connect(f.clinic).rotateKey(f.lab.address)).to.not.emit(f.providers, "KeyRotated");
+      const [id, status] = await f.providers.resolve(f.lab.address);
+      expect([id, Number(status)]).to.deep.equal([f.lab.address, 0]);
+      expect(await f.providers.currentKeyOf(f.clinic.address)).to.equal(f.clinic.address);
+      expect(await f.consents.isAuthorized(p, f.lab.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be.true;
+      await expect(f.providers.connect(f.stranger).acceptKey(f.clinic.address))
+        .to.be.revertedWithCustomError(f.providers, "KeyNotProposed")
+        .withArgs(f.clinic.address, f.stranger.address);
+    });
+
+    it("should keep a deny given to an address before it became a provider key, through every later rotation", async function () {
+      const f = await loadFixture(deployAdversarial);
+      const p = f.patient.address;
+      const newerKey = f.accomplice;
+      await f.consents
+        .connect(f.patient)
+        .grant(f.emergencyDoctor.address, LAB, ALL_PURPOSES, ALL_ACTIONS, 0, f.expiresAt);
+      await f.consents.connect(f.patient).deny(f.newKey.address, ANY_CATEGORY); // a plain address then
+      await rotateKey(f.providers, f.emergencyDoctor, f.newKey);
+      await rotateKey(f.providers, f.newKey, newerKey); // the denied address is now a retired key
+      expect(await f.providers.keysOf(f.emergencyDoctor.address)).to.deep.equal([
+        f.emergencyDoctor.address,
+        f.newKey.address,
+        newerKey.address,
+      ]);
+      expect(await f.consents.isAuthorized(p, newerKey.address, LAB, Purpose.TREAT, Action.ACCESS)).to.be.false;
+      await expect(f.consents.connect(newerKey).emergencyAccess(p, REASON))
+        .to.be.revertedWithCustomError(f.consents, "EmergencyAccessRefused")
+        .withArgs(p, newerKey.address);
+      const request = grantRequest(p, newerKey.address, f.expiresAt);
+      const signature = await signGrant(f.patient, f.domain, request, 0, f.deadline);
+      await expect(f.consents.connect(f.relayer).grantWithSig(request, f.deadline, signature))
+        .to.be.revertedWithCustomError(f.consents, "DenyInForce")
+        .withArgs(p, newerKey.address, LAB);
     });
   });
 });
