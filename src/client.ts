@@ -21,7 +21,7 @@ import {
   type Signer,
   type TypedDataDomain,
 } from "ethers";
-import type { Consent } from "fhir/r4";
+import type { Bundle, Consent } from "fhir/r4";
 
 import {
   ConsentRegistry__factory,
@@ -62,7 +62,13 @@ import {
   type TypedDataSigner,
 } from "./eip712";
 import { describeCategory, withDecodedErrors } from "./errors";
-import { fromFhirConsent, toFhirConsent } from "./fhir";
+import {
+  fromFhirConsent,
+  readFhirConsentBundle,
+  toFhirConsent,
+  type FhirExportOptions,
+  type FromFhirConsentOptions,
+} from "./fhir";
 import {
   accessHistory,
   consentHistory,
@@ -1252,12 +1258,31 @@ export class ConsentClient {
   }
 
   /**
-   * Applies a FHIR R4 Consent for the runner (the patient): one grant per permit and one deny per deny provision.
-   * Everything is checked before the first transaction is sent.
+   * The patient's whole picture as a FHIR R4 Bundle of type `collection`: one Consent per consent key the history
+   * shows something stored under, with its status at the latest block (see `readFhirConsentBundle`).
    */
-  async applyFhirConsent(resource: Consent): Promise<ContractTransactionReceipt[]> {
+  async fhirConsentBundle(
+    patient: string,
+    options: Omit<FhirExportOptions, "registry" | "chainId"> = {},
+  ): Promise<Bundle<Consent>> {
+    const address = checkAddress(patient, "patient");
+    const chainId = this.deployment.chainId ?? (await this.chainId());
+    return readFhirConsentBundle(this, address, { ...options, chainId });
+  }
+
+  /**
+   * Applies a FHIR R4 Consent for the runner (the patient), in the order `fromFhirConsent` gives: a `revokeAll`
+   * first when the consent has one, then one grant per permit and one deny per deny. `options` are passed to
+   * `fromFhirConsent` (`resolve` for the EHR's references, `openEnded`, `limitedDenies`...). Everything is checked
+   * before the first transaction is sent.
+   */
+  async applyFhirConsent(
+    resource: Consent,
+    options: Omit<FromFhirConsentOptions, "chainId" | "registry" | "patient"> = {},
+  ): Promise<ContractTransactionReceipt[]> {
     const patient = await this.address();
     const calls = fromFhirConsent(resource, {
+      ...options,
       chainId: await this.chainId(),
       registry: this.deployment.consentRegistry,
       patient,

@@ -1,6 +1,6 @@
 /**
  * The consent-anchor SDK: codes, EIP-712 typed data, record fingerprints and batches, the consent client, history,
- * FHIR mapping, error decoding and deployment files.
+ * FHIR mapping, error decoding, deployment files and the contracts' ABIs.
  */
 export * from "./codes";
 export * from "./eip712";
@@ -11,5 +11,4 @@ export * from "./fhir";
 export * from "./client";
 export * from "./deployment";
 export * from "./duration";
-// The history's own types win over the FHIR module's copies of them.
-export type { ChangeActor, SignaturesCancelledEvent } from "./history";
+export * from "./abi";

@@ -26,7 +26,7 @@ import type { AuditEvent, AuditEventAgent, AuditEventEntity, Bundle, CodeableCon
 import { ZeroHash, getAddress } from "ethers";
 
 import { ACTION_SYSTEM, PURPOSE_DISPLAY, PURPOSE_SYSTEM, categoryCode } from "../codes";
-import type { EventOrigin, HistoryEvent, PurposeCode } from "../history";
+import type { ChangeActor, HistoryEvent, PurposeCode } from "../history";
 import { categoryClassCodings, categorySecurityLabel, resourceTypeMap } from "./categories";
 import {
   PARTICIPATION_TYPE_SYSTEM,
@@ -51,19 +51,11 @@ export const TRANSACTION_SYSTEM = "urn:consent-anchor:transaction";
 /** Identifier system of a stored consent's key (value: `<patient>/<grantee>/<category id>`). */
 export const CONSENT_KEY_SYSTEM = "urn:consent-anchor:consent";
 
-/** Who sent a consent change, as the history gives it (when it does). */
-type Changer = "patient" | "delegate" | "relayer";
-
-/** The signature-cancelling event, for histories that carry it. */
-export type FhirSignaturesCancelledEvent = EventOrigin & {
-  kind: "SignaturesCancelled";
-  signatureEpoch: number;
-  by: string;
-  actor?: Changer;
-};
-
-/** An event {@link toFhirAuditEvents} turns into an AuditEvent. */
-export type AuditableEvent = HistoryEvent | FhirSignaturesCancelledEvent;
+/**
+ * An event {@link toFhirAuditEvents} turns into an AuditEvent: any history event. A history written before events
+ * said who acted may leave `by` and `actor` out; the patient is then taken as the one who acted.
+ */
+export type AuditableEvent = HistoryEvent;
 
 export type ToFhirAuditEventsOptions = FhirExportOptions;
 
@@ -89,7 +81,7 @@ const ACCESS_ACTIONS: Record<string, AuditEvent["action"]> = {
 };
 
 /** `by` and `actor` of an event, when it has them. */
-function attribution(event: AuditableEvent): { by?: string; actor?: Changer } {
+function attribution(event: AuditableEvent): { by?: string; actor?: ChangeActor } {
   const by = "by" in event && typeof event.by === "string" ? event.by : undefined;
   const actor =
     "actor" in event && (event.actor === "patient" || event.actor === "delegate" || event.actor === "relayer")

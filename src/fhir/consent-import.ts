@@ -6,6 +6,9 @@
  *   means "no standing permits": a `revokeAll` call, before every other call of the consent.
  * - Nested provisions are exceptions and must state their `type`. They inherit from their parent the recipients,
  *   categories, purposes, actions and period they do not state.
+ * - A rule is limited only by what it (or a parent) states. No `purpose` means every purpose and no `action` every
+ *   action: a permit stating neither is imported with every purpose and every action, which is its exact meaning.
+ *   No data element (`class`, `securityLabel`, `data`) means every category.
  * - Actors are grantees only in a recipient role (v3-ParticipationType IRCP or PRCP). A custodian (CST) says who
  *   holds the records and is not a grantee: the registry's consents cover the patient's data wherever it is held.
  *   Any other role, such as an author (AUT), limits the consent in a way the registry cannot hold, and throws.
@@ -15,36 +18,33 @@
  * - The registry keeps one consent per (grantee, category): a deny wins over permits for its key, identical
  *   permits are kept once, and different permits for one key throw.
  *
- * Nothing is widened or narrowed: whatever the registry cannot hold exactly (a deny limited by purpose, action or
- * period, including one nested in a limited permit; a `dataPeriod`; an author; an unmapped code) throws an Error
- * whose message starts with the FHIR path and says why.
+ * Nothing is widened or narrowed silently. Whatever the registry cannot hold exactly throws an Error whose message
+ * starts with the FHIR path and says why: a permit with no end (FHIR: ongoing; the registry needs one), a deny
+ * limited by purpose, action or period (including one nested in a limited permit), a `dataPeriod`, document codes,
+ * an author, an unmapped code, a permit naming no recipient. Two of these the caller may settle, by an option whose
+ * name says what it does:
+ * - `openEnded: { expiresAt }`: the end given to permits whose period states none (or that state no period);
+ * - `limitedDenies: "deny-all"`: a deny of a named recipient limited by purpose or action is held as a deny of every
+ *   purpose and action (stricter than stated). A deny limited in time is refused even so: held without its end, it
+ *   would go on blocking permits after the time the patient chose.
  */
-import type {
-  CodeableConcept,
-  Coding,
-  Consent,
-  ConsentPolicy,
-  ConsentProvision,
-  ConsentProvisionActor,
-  Period,
-} from "fhir/r4";
-import { getAddress, isHexString } from "ethers";
+import type { Consent, ConsentPolicy, ConsentProvision } from "fhir/r4";
+import { getAddress } from "ethers";
 
-import { ACTION_SYSTEM, Action, PURPOSE_DISPLAY, PURPOSE_SYSTEM, Purpose } from "../codes";
-import { classCategory, resourceTypeMap, securityLabelCategory } from "./categories";
+import { Action, Purpose } from "../codes";
+import { resourceTypeMap } from "./categories";
+import { ACT_CODE_SYSTEM, CAIP10, CONSENT_SCOPE_SYSTEM, codingsText, fhirError, normaliseCategory } from "./common";
 import {
-  ACT_CODE_SYSTEM,
-  CAIP10,
-  CONSENT_SCOPE_SYSTEM,
-  LEGACY_PARTICIPATION_TYPE_SYSTEM,
-  PARTICIPATION_TYPE_SYSTEM,
-  RECORD_ID_SYSTEM,
-  codingsText,
-  fhirError,
-  normaliseCategory,
-  parseDateTime,
-} from "./common";
+  parseActions,
+  parseActors,
+  parseCategories,
+  parsePeriod,
+  parsePurposes,
+  type FieldContext,
+} from "./provision-fields";
 import { resolveReference, type FhirReferenceResolver } from "./references";
+
+export { CUSTODIAN_ROLES, RECIPIENT_ROLES } from "./provision-fields";
 
 /** A grant as {@link fromFhirConsent} reads it (the shape of the client's GrantParams). */
 export interface FhirGrantParams {
@@ -73,19 +73,18 @@ export interface FromFhirConsentOptions {
   resolve?: FhirReferenceResolver;
   /** Resource types to category codes, over {@link DEFAULT_RESOURCE_TYPE_CATEGORIES}. */
   resourceTypeCategories?: Readonly<Record<string, string>>;
+  /**
+   * The end (unix seconds, exclusive) of every permit whose period states no end. FHIR reads such a permit as
+   * ongoing; the registry holds a permit only until a set end, so without this option it is refused.
+   */
+  openEnded?: { expiresAt: number };
+  /**
+   * What to do with a deny of a named recipient limited by purpose or action, which the registry cannot hold as
+   * stated: "refuse" (the default) throws; "deny-all" holds it as a deny of every purpose and every action, which
+   * is stricter than stated. A deny limited in time is refused either way.
+   */
+  limitedDenies?: "refuse" | "deny-all";
 }
-
-/** Roles whose actor is a grantee, by code system. */
-export const RECIPIENT_ROLES: Readonly<Record<string, readonly string[]>> = {
-  [PARTICIPATION_TYPE_SYSTEM]: ["IRCP", "PRCP"],
-  [LEGACY_PARTICIPATION_TYPE_SYSTEM]: ["IRCP", "PRCP"],
-};
-
-/** Roles that name who holds the records, not a grantee: ignored. */
-export const CUSTODIAN_ROLES: Readonly<Record<string, readonly string[]>> = {
-  [PARTICIPATION_TYPE_SYSTEM]: ["CST"],
-  [LEGACY_PARTICIPATION_TYPE_SYSTEM]: ["CST"],
-};
 
 type Decision = "permit" | "deny";
 
@@ -97,134 +96,22 @@ interface ProvisionScope {
   actions?: Action[];
   notBefore?: number;
   expiresAt?: number;
-  /** The path of the nearest provision that limited purposes, actions or the period. */
+  /** The path of the nearest provision that limited purposes or actions. */
   limitedAt?: string;
+  /** The path of the nearest provision that stated a period. */
+  periodAt?: string;
 }
 
-interface Context {
+interface Context extends FieldContext {
   options: FromFhirConsentOptions;
   /** The policy rule's decision for a root without a type. */
   policy: Decision | undefined;
-  resource: Consent;
-  classMap: Readonly<Record<string, string>>;
   calls: FhirConsentCall[];
 }
 
-function hasRole(codings: Coding[], roles: Readonly<Record<string, readonly string[]>>): boolean {
-  return codings.some((c) => c.system !== undefined && (roles[c.system] ?? []).includes(c.code ?? ""));
-}
-
-/** The grantees among the actors (undefined when none is a recipient). */
-function parseActors(actors: ConsentProvisionActor[], path: string, ctx: Context): string[] | undefined {
-  const grantees: string[] = [];
-  actors.forEach((actor, i) => {
-    const at = `${path}.actor[${i}]`;
-    const roles = actor.role?.coding ?? [];
-    if (hasRole(roles, RECIPIENT_ROLES)) {
-      grantees.push(
-        resolveReference(
-          actor.reference,
-          { path: `${at}.reference`, role: "actor" },
-          { resolve: ctx.options.resolve, chainId: ctx.options.chainId, contained: ctx.resource.contained },
-        ),
-      );
-      return;
-    }
-    if (hasRole(roles, CUSTODIAN_ROLES)) return;
-    throw fhirError(
-      `${at}.role`,
-      `the role ${codingsText(roles)} is neither a recipient nor a custodian: a registry consent can name ` +
-        `recipients (${PARTICIPATION_TYPE_SYSTEM} IRCP or PRCP) but cannot be limited to the records of an author ` +
-        `or any other party`,
-    );
-  });
-  return grantees.length > 0 ? [...new Set(grantees)] : undefined;
-}
-
-function parsePurposes(codings: Coding[], path: string): Purpose[] {
-  return codings.map((coding, i) => {
-    const at = `${path}.purpose[${i}]`;
-    if (coding.system !== undefined && coding.system !== PURPOSE_SYSTEM) {
-      throw fhirError(at, `unsupported purpose system ${coding.system}: use ${PURPOSE_SYSTEM}`);
-    }
-    const code = coding.code ?? "";
-    if (!(code in PURPOSE_DISPLAY)) throw fhirError(at, `unknown purpose code ${code}`);
-    return Purpose[code as keyof typeof Purpose];
-  });
-}
-
-function parseActions(concepts: CodeableConcept[], path: string): Action[] {
-  return concepts.map((concept, i) => {
-    const at = `${path}.action[${i}]`;
-    const coding = (concept.coding ?? []).find((c) => c.system === ACTION_SYSTEM) ?? concept.coding?.[0];
-    const code = coding?.code ?? concept.text ?? "";
-    const key = code.toUpperCase() as keyof typeof Action;
-    if (coding?.system !== ACTION_SYSTEM || code !== code.toLowerCase() || typeof Action[key] !== "number") {
-      throw fhirError(at, `action code ${code || "(none)"} is not in ${ACTION_SYSTEM}`);
-    }
-    return Action[key];
-  });
-}
-
-function parseRecords(provision: ConsentProvision, path: string): string[] {
-  return (provision.data ?? []).map((data, i) => {
-    const at = `${path}.data[${i}]`;
-    if (data.meaning !== "instance") {
-      throw fhirError(
-        `${at}.meaning`,
-        `unsupported meaning ${data.meaning}: the registry holds consents to one anchored record (instance), ` +
-          `not to the records related to or depending on one`,
-      );
-    }
-    const identifier = data.reference?.identifier;
-    const value = identifier?.value ?? "";
-    if (identifier?.system !== RECORD_ID_SYSTEM || !isHexString(value, 32) || BigInt(value) === 0n) {
-      throw fhirError(
-        `${at}.reference.identifier`,
-        `expected an anchored record id (system ${RECORD_ID_SYSTEM}, value a 0x-prefixed 32-byte id)`,
-      );
-    }
-    return value.toLowerCase();
-  });
-}
-
-/** The categories a provision states, or undefined. Several kinds of statement must name the same categories. */
-function parseCategories(provision: ConsentProvision, path: string, ctx: Context): string[] | undefined {
-  const stated: [string, string[]][] = [];
-  if (provision.class?.length) {
-    stated.push(["class", provision.class.map((c, i) => classCategory(c, `${path}.class[${i}]`, ctx.classMap))]);
-  }
-  if (provision.securityLabel?.length) {
-    stated.push([
-      "securityLabel",
-      provision.securityLabel.map((c, i) => securityLabelCategory(c, `${path}.securityLabel[${i}]`)),
-    ]);
-  }
-  if (provision.data?.length) stated.push(["data", parseRecords(provision, path)]);
-  if (stated.length === 0) return undefined;
-  const unique = (list: string[]) => [...new Map(list.map((c) => [normaliseCategory(c), c])).values()];
-  const [first, ...others] = stated.map(([field, list]): [string, string[]] => [field, unique(list)]);
-  const ids = (list: string[]) => list.map(normaliseCategory).sort().join();
-  for (const [field, list] of others) {
-    if (ids(list) !== ids(first[1])) {
-      throw fhirError(
-        path,
-        `${first[0]} and ${field} name different data, and FHIR reads them together as the data both describe: ` +
-          `the registry cannot hold that intersection; state the data covered in one of them`,
-      );
-    }
-  }
-  return first[1];
-}
-
-function parsePeriod(period: Period, path: string): { notBefore?: number; expiresAt?: number } {
-  const notBefore = period.start === undefined ? undefined : parseDateTime(period.start, `${path}.start`).first;
-  const expiresAt = period.end === undefined ? undefined : parseDateTime(period.end, `${path}.end`).end;
-  if (notBefore !== undefined && expiresAt !== undefined && expiresAt <= notBefore) {
-    throw fhirError(path, "the period ends before it starts");
-  }
-  return { notBefore, expiresAt };
-}
+const EVERY_PURPOSE = Object.values(Purpose).filter((v): v is Purpose => typeof v === "number");
+const EVERY_ACTION = Object.values(Action).filter((v): v is Action => typeof v === "number");
+const DENY_HOLDS = "the registry's deny covers every purpose and every action until it is revoked";
 
 /** The policy rule's decision for a root without a type: OPTIN permits, OPTOUT denies. */
 function policyDecision(resource: Consent): Decision | undefined {
@@ -292,7 +179,6 @@ function walk(
   if (provision.purpose?.length) own.purposes = parsePurposes(provision.purpose, path);
   if (provision.action?.length) own.actions = parseActions(provision.action, path);
   const period = provision.period ? parsePeriod(provision.period, `${path}.period`) : {};
-  const limits = own.purposes !== undefined || own.actions !== undefined || provision.period !== undefined;
 
   const scope: ProvisionScope = {
     grantees: own.grantees ?? inherited.grantees,
@@ -301,65 +187,113 @@ function walk(
     actions: own.actions ?? inherited.actions,
     notBefore: period.notBefore ?? inherited.notBefore,
     expiresAt: period.expiresAt ?? inherited.expiresAt,
-    limitedAt: limits ? path : inherited.limitedAt,
+    limitedAt: own.purposes !== undefined || own.actions !== undefined ? path : inherited.limitedAt,
+    periodAt: provision.period !== undefined ? path : inherited.periodAt,
   };
 
-  let kind: Decision | "revokeAll" = decision;
-  if (decision === "deny") {
-    const what = "the registry's deny covers every purpose and every action until it is revoked";
-    if (own.purposes) throw fhirError(`${path}.purpose`, `a deny limited to some purposes cannot be held: ${what}`);
-    if (own.actions) throw fhirError(`${path}.action`, `a deny limited to some actions cannot be held: ${what}`);
-    if (provision.period) throw fhirError(`${path}.period`, `a deny limited in time cannot be held: ${what}`);
-    if (scope.limitedAt !== undefined) {
-      throw fhirError(
-        path,
-        `this deny is an exception to ${scope.limitedAt}, which is limited by purpose, action or period, so it is ` +
-          `limited the same way, and ${what}: it would be widened`,
-      );
-    }
-    if (!scope.grantees) {
-      if (!isRoot) {
-        throw fhirError(`${path}.actor`, "missing: a nested deny must name its recipient (an IRCP or PRCP actor)");
-      }
-      if (scope.categories) {
-        throw fhirError(
-          path,
-          "a deny of some categories to no one in particular cannot be held: the registry can end every standing " +
-            "permit at once (revokeAll), or deny a named recipient",
-        );
-      }
-      kind = "revokeAll";
-      ctx.calls.push({ kind: "revokeAll", path });
-    } else {
-      for (const grantee of scope.grantees) {
-        for (const category of scope.categories ?? ["*"]) ctx.calls.push({ kind: "deny", path, grantee, category });
-      }
-    }
-  } else {
-    if (!scope.grantees?.length) {
-      throw fhirError(`${path}.actor`, "missing: a permit must name its recipient (an IRCP or PRCP actor)");
-    }
-    if (!scope.purposes?.length) throw fhirError(`${path}.purpose`, "missing: list the purposes the permit covers");
-    if (!scope.actions?.length) throw fhirError(`${path}.action`, "missing: list the actions the permit covers");
-    if (scope.expiresAt === undefined) {
-      throw fhirError(`${path}.period.end`, "missing: a permit on the registry needs an end");
-    }
-    const purposes = [...new Set(scope.purposes)].sort((x, y) => x - y);
-    const actions = [...new Set(scope.actions)].sort((x, y) => x - y);
-    for (const grantee of scope.grantees) {
-      for (const category of scope.categories ?? ["*"]) {
-        ctx.calls.push({
-          kind: "grant",
-          path,
-          params: { grantee, category, purposes, actions, notBefore: scope.notBefore ?? 0, expiresAt: scope.expiresAt },
-        });
-      }
-    }
-  }
-
+  const kind = decision === "deny" ? deny(provision, path, own, scope, isRoot, ctx) : permit(path, scope, ctx);
   // Below a revokeAll nothing is inherited: it has no conditions.
   const passed = kind === "revokeAll" ? {} : scope;
   (provision.provision ?? []).forEach((nested, i) => walk(nested, `${path}.provision[${i}]`, passed, kind, ctx));
+}
+
+/** The calls of a deny: a deny per recipient and category, or a revokeAll for a root naming no recipient. */
+function deny(
+  provision: ConsentProvision,
+  path: string,
+  own: ProvisionScope,
+  scope: ProvisionScope,
+  isRoot: boolean,
+  ctx: Context,
+): "deny" | "revokeAll" {
+  if (provision.period) {
+    throw fhirError(
+      `${path}.period`,
+      `a deny limited in time cannot be held: ${DENY_HOLDS}, and held without its end it would go on blocking ` +
+        `permits after the time stated`,
+    );
+  }
+  if (scope.periodAt !== undefined) {
+    throw fhirError(
+      path,
+      `this deny is an exception to ${scope.periodAt}, which is limited in time, so it is limited the same way, ` +
+        `and ${DENY_HOLDS}: it would go on after that time`,
+    );
+  }
+  const named = scope.grantees !== undefined;
+  if (!named || ctx.options.limitedDenies !== "deny-all") {
+    const hint = named
+      ? `; pass limitedDenies: "deny-all" to hold it as a deny of every purpose and action (stricter than stated)`
+      : "";
+    if (own.purposes) {
+      throw fhirError(`${path}.purpose`, `a deny limited to some purposes cannot be held: ${DENY_HOLDS}${hint}`);
+    }
+    if (own.actions) {
+      throw fhirError(`${path}.action`, `a deny limited to some actions cannot be held: ${DENY_HOLDS}${hint}`);
+    }
+    if (scope.limitedAt !== undefined) {
+      throw fhirError(
+        path,
+        `this deny is an exception to ${scope.limitedAt}, which is limited by purpose or action, so it is limited ` +
+          `the same way, and ${DENY_HOLDS}${hint}`,
+      );
+    }
+  }
+  if (scope.grantees) {
+    for (const grantee of scope.grantees) {
+      for (const category of scope.categories ?? ["*"]) ctx.calls.push({ kind: "deny", path, grantee, category });
+    }
+    return "deny";
+  }
+  if (!isRoot) {
+    throw fhirError(`${path}.actor`, "missing: a nested deny must name its recipient (an IRCP or PRCP actor)");
+  }
+  if (scope.categories) {
+    throw fhirError(
+      path,
+      "a deny of some categories to no one in particular cannot be held: the registry can end every standing " +
+        "permit at once (revokeAll), or deny a named recipient",
+    );
+  }
+  ctx.calls.push({ kind: "revokeAll", path });
+  return "revokeAll";
+}
+
+/** The grants of a permit, one per recipient and category; no purpose or action stated means all of them. */
+function permit(path: string, scope: ProvisionScope, ctx: Context): "permit" {
+  if (!scope.grantees?.length) {
+    throw fhirError(
+      `${path}.actor`,
+      "missing: a permit must name its recipient (an IRCP or PRCP actor): the registry cannot permit no one in " +
+        "particular",
+    );
+  }
+  const notBefore = scope.notBefore ?? 0;
+  let expiresAt = scope.expiresAt;
+  if (expiresAt === undefined) {
+    expiresAt = ctx.options.openEnded?.expiresAt;
+    if (expiresAt === undefined) {
+      throw fhirError(
+        `${path}.period.end`,
+        "missing: FHIR reads a permit without an end as ongoing, and the registry holds a permit only until a set " +
+          "end; state period.end, or pass openEnded: { expiresAt } to choose it",
+      );
+    }
+    if (expiresAt <= notBefore) {
+      throw fhirError(
+        `${path}.period.start`,
+        `the permit starts at ${notBefore}, not before the end openEnded gives (${expiresAt})`,
+      );
+    }
+  }
+  const purposes = [...new Set(scope.purposes ?? EVERY_PURPOSE)].sort((x, y) => x - y);
+  const actions = [...new Set(scope.actions ?? EVERY_ACTION)].sort((x, y) => x - y);
+  for (const grantee of scope.grantees) {
+    for (const category of scope.categories ?? ["*"]) {
+      ctx.calls.push({ kind: "grant", path, params: { grantee, category, purposes, actions, notBefore, expiresAt } });
+    }
+  }
+  return "permit";
 }
 
 function checkPolicies(policies: ConsentPolicy[], options: FromFhirConsentOptions): void {
@@ -416,10 +350,16 @@ export function fromFhirConsent(resource: Consent, options: FromFhirConsentOptio
   checkPolicies(resource.policy ?? [], options);
   if (!resource.provision) throw fhirError("Consent.provision", "missing: nothing to apply");
 
+  const openEnd = options.openEnded?.expiresAt;
+  if (openEnd !== undefined && (!Number.isSafeInteger(openEnd) || openEnd <= 0)) {
+    throw new Error(`openEnded.expiresAt must be unix seconds, a positive integer (got ${String(openEnd)})`);
+  }
   const ctx: Context = {
     options,
     policy: policyDecision(resource),
-    resource,
+    resolve: options.resolve,
+    chainId: options.chainId,
+    contained: resource.contained,
     classMap: resourceTypeMap(options.resourceTypeCategories),
     calls: [],
   };

@@ -1,8 +1,6 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import fs from "node:fs";
-import path from "node:path";
 import type { Consent, Reference } from "fhir/r4";
 
 import { Action, ConsentStatus, Decision, Purpose, actionMask, purposeMask } from "../../src/codes";
@@ -21,37 +19,15 @@ import {
   toFhirAuditEvents,
   toFhirConsent,
   type AuditableEvent,
-  type FhirReferenceResolver,
 } from "../../src/fhir";
+import { CLINIC, DIRECTORY, GUARDIAN, NURSE, PATIENT, example, resolve } from "../fixtures/fhir/examples";
 import { r4Problems } from "../fixtures/fhir/validate";
 import { DAY } from "../helpers/fixtures";
 import { deploySdk } from "./fixture";
 
-const PATIENT = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
-const CLINIC = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
-const NURSE = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
-const GUARDIAN = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
 const RELAYER = "0x976EA74026E726554dB657fA54763abd0C3a0aa9";
 const REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 const CHAIN = 31337;
-
-/** The EHR's directory: who each reference of the HL7 examples is on chain. */
-const DIRECTORY: Record<string, string> = {
-  "Patient/f001": PATIENT,
-  "Patient/xcda": PATIENT,
-  "Patient/72": PATIENT,
-  "Patient/example": GUARDIAN,
-  "Organization/f001": CLINIC,
-  "Practitioner/f204": NURSE,
-  "Practitioner/13": NURSE,
-  "Practitioner/xcda-author": NURSE,
-};
-const resolve: FhirReferenceResolver = (reference) => DIRECTORY[reference.reference ?? ""];
-
-function example(name: string): Consent {
-  const file = path.join(__dirname, "..", "fixtures", "fhir", `consent-example-${name}.json`);
-  return JSON.parse(fs.readFileSync(file, "utf8")) as Consent;
-}
 
 function expectValidR4(resource: object): void {
   expect(r4Problems(resource)).to.deep.equal([]);
@@ -70,113 +46,6 @@ const deny = { ...permit, purposes: 0, actions: 0, notBefore: 0, expiresAt: 0, d
 
 describe("fhir interoperability", function () {
   this.timeout(60_000); // the first validation compiles HL7's R4 JSON schema
-
-  describe("the R4 validator", function () {
-    it("should refuse what is not R4", function () {
-      const resource = toFhirConsent({
-        patient: PATIENT,
-        grantee: CLINIC,
-        category: "laboratory",
-        consent: permit,
-        status: ConsentStatus.Active,
-      });
-      expect(r4Problems({ ...resource, provision: { ...resource.provision, type: "allow" } })).to.not.be.empty;
-      expect(r4Problems({ ...resource, unknownField: 1 })).to.not.be.empty;
-      expect(r4Problems({ ...resource, status: undefined })).to.deep.equal(["Consent.status: required"]);
-      expect(r4Problems({ resourceType: "AuditEvent", type: {}, agent: [{}], source: { observer: {} } })).to.include(
-        "AuditEvent.recorded: required",
-      );
-    });
-
-    it("should accept every HL7 example shipped as a fixture", function () {
-      for (const name of ["Out", "Emergency", "grantor", "notAuthor", "notOrg", "notThem", "notTime"]) {
-        expect(r4Problems(example(name)), name).to.deep.equal([]);
-      }
-    });
-  });
-
-  describe("importing the HL7 R4 Consent examples", function () {
-    it("should read consent-example-Out as no standing permits, given a resolve for its references", function () {
-      expect(fromFhirConsent(example("Out"), { resolve, patient: PATIENT })).to.deep.equal([
-        { kind: "revokeAll", path: "Consent.provision" },
-      ]);
-    });
-
-    it("should name the reference it cannot resolve when no resolve is given", function () {
-      expect(() => fromFhirConsent(example("Out"))).to.throw(
-        'Consent.patient: cannot resolve Patient/f001 "P. van de Heuvel" to an account',
-      );
-    });
-
-    const refused: [string, string][] = [
-      ["notOrg", "Consent.provision.action: a deny limited to some actions cannot be held"],
-      ["grantor", "Consent.provision.action: a deny limited to some actions cannot be held"],
-      ["Emergency", "Consent.provision.purpose: a deny limited to some purposes cannot be held"],
-      ["notThem", "Consent.provision.purpose: missing: list the purposes the permit covers"],
-      ["notAuthor", "Consent.provision.actor: missing: a permit must name its recipient"],
-      ["notTime", "Consent.provision.actor: missing: a permit must name its recipient"],
-      ["smartonfhir", "Consent.provision.actor: missing: a permit must name its recipient"],
-      ["signature", "Consent.provision.purpose: missing: list the purposes the permit covers"],
-    ];
-    for (const [name, message] of refused) {
-      it(`should refuse consent-example-${name}, naming the path and why`, function () {
-        expect(() => fromFhirConsent(example(name), { resolve })).to.throw(Error, message);
-      });
-    }
-
-    it("should refuse a nested deny inside a time-limited permit rather than widen it (notThem adapted)", function () {
-      const resource = example("notThem");
-      resource.provision = {
-        actor: [{ ...(resource.provision?.actor ?? [])[0], reference: { reference: "Organization/f001" } }],
-        purpose: [{ system: "http://terminology.hl7.org/CodeSystem/v3-ActReason", code: "TREAT" }],
-        action: resource.provision?.action,
-        period: { start: "2026-01-01", end: "2026-12-31" },
-        provision: [{ type: "deny", actor: resource.provision?.actor }],
-      };
-      expect(() => fromFhirConsent(resource, { resolve })).to.throw(
-        "Consent.provision.provision[0]: this deny is an exception to Consent.provision, which is limited by purpose, " +
-          "action or period",
-      );
-    });
-
-    it("should import resource types as categories, with the default map or an override (smartonfhir adapted)", function () {
-      const resource = example("smartonfhir");
-      const provision = resource.provision ?? {};
-      provision.actor = [
-        {
-          role: { coding: [{ system: "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", code: "IRCP" }] },
-          reference: { reference: "Organization/f001" },
-        },
-      ];
-      provision.purpose = [{ system: "http://terminology.hl7.org/CodeSystem/v3-ActReason", code: "PATRQT" }];
-      // Under OPTIN the root's conditions are the permit: the nested rule's action and class move up.
-      provision.action = provision.provision?.[0].action;
-      provision.class = provision.provision?.[0].class;
-      delete provision.provision;
-      const [call] = fromFhirConsent(resource, { resolve });
-      expect(call).to.deep.equal({
-        kind: "grant",
-        path: "Consent.provision",
-        params: {
-          grantee: CLINIC,
-          category: "medications",
-          purposes: [Purpose.PATRQT],
-          actions: [Action.ACCESS],
-          notBefore: Date.parse("2016-06-23T07:02:33Z") / 1000,
-          expiresAt: Date.parse("2016-06-23T07:32:33Z") / 1000 + 1,
-        },
-      });
-      const [overridden] = fromFhirConsent(resource, {
-        resolve,
-        resourceTypeCategories: { MedicationRequest: "prescriptions" },
-      });
-      expect(overridden.kind === "grant" && overridden.params.category).to.equal(ethers.id("prescriptions"));
-      provision.class = [{ system: RESOURCE_TYPES_SYSTEM, code: "Encounter" }];
-      expect(() => fromFhirConsent(resource, { resolve })).to.throw(
-        "Consent.provision.class[0]: resource type Encounter maps to no category",
-      );
-    });
-  });
 
   describe("resolving references", function () {
     const base = (actorReference: Reference, extra: Partial<Consent> = {}): Consent => ({
