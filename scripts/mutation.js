@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm run test:mutation [-- <startHash> <endHash>]`: mutation testing of the production contracts with SuMo.
+ * MUTATION_REF=<commit> tests that commit instead of the working tree.
  * `npm run test:mutation -- preflight` only lists the mutants (in mutation-report/report.txt), without testing them.
  *
  * SuMo rewrites the contracts in place while it runs, so this script runs it in a scratch copy of the project
@@ -49,18 +50,27 @@ function testFiles() {
   return ordered.map((f) => `test/contracts/${f}`);
 }
 
-/** Copies the project's files (tracked and untracked, not ignored) as they are in the working tree. */
+/**
+ * Copies the project's files (tracked and untracked, not ignored) as they are in the working tree, or, with
+ * MUTATION_REF=<commit>, as they are in that commit.
+ */
 function copyProject() {
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
-  const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: root, encoding: "utf8" })
-    .split("\0")
-    .filter((f) => f && fs.existsSync(path.join(root, f)));
-  for (const file of files) {
-    fs.mkdirSync(path.dirname(path.join(work, file)), { recursive: true });
-    fs.copyFileSync(path.join(root, file), path.join(work, file));
+  if (process.env.MUTATION_REF) {
+    const archive = execFileSync("git", ["archive", "--format=tar", process.env.MUTATION_REF], { cwd: root });
+    execFileSync("tar", ["-x", "-C", work], { input: archive });
+  } else {
+    const listed = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], {
+      cwd: root,
+      encoding: "utf8",
+    });
+    for (const file of listed.split("\0").filter((f) => f && fs.existsSync(path.join(root, f)))) {
+      fs.mkdirSync(path.dirname(path.join(work, file)), { recursive: true });
+      fs.copyFileSync(path.join(root, file), path.join(work, file));
+    }
   }
-  fs.symlinkSync(path.join(root, "node_modules"), path.join(work, "node_modules"), "dir");
+  linkNodeModules();
   const pkg = JSON.parse(fs.readFileSync(path.join(work, "package.json"), "utf8"));
   pkg.scripts.compile = "hardhat compile --no-typechain --quiet";
   pkg.scripts.test = `hardhat test --no-compile --bail ${testFiles().join(" ")}`;
@@ -74,6 +84,27 @@ function copyProject() {
     config.skipContracts.push(...production.filter((f) => !only.includes(f)));
     fs.writeFileSync(path.join(work, "sumo-config.js"), `module.exports = ${JSON.stringify(config, null, 2)};\n`);
   }
+}
+
+/**
+ * Gives the copy a node_modules of links to the project's packages, except SuMo, which is copied: SuMo writes its
+ * operator settings into its own folder, and its copy gets one fix. SuMo 1.2.1 drops the last mutant of a run given
+ * a start hash (`mutations.slice(startIndex, mutations.length - 1)`), so a split run would miss one mutant.
+ */
+function linkNodeModules() {
+  const modules = path.join(root, "node_modules");
+  const linked = path.join(work, "node_modules");
+  fs.mkdirSync(linked);
+  for (const entry of fs.readdirSync(modules)) {
+    if (entry === "@morenabarboni") continue;
+    fs.symlinkSync(path.join(modules, entry), path.join(linked, entry));
+  }
+  const sumoDir = path.join(linked, "@morenabarboni", "sumo");
+  fs.cpSync(path.join(modules, "@morenabarboni", "sumo"), sumoDir, { recursive: true, dereference: true });
+  const runner = path.join(sumoDir, "src", "mutationRunner.js");
+  const source = fs.readFileSync(runner, "utf8");
+  const bug = "mutations.slice(startIndex, mutations.length - 1)";
+  if (source.includes(bug)) fs.writeFileSync(runner, source.replace(bug, "mutations.slice(startIndex)"));
 }
 
 function run(command, args, env = {}) {
