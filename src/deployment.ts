@@ -1,11 +1,12 @@
 /**
- * Where the registries of a network are: `deployments/<network>.json`, written by `npm run deploy` and read by the
- * command-line tasks, the demo and any application using the SDK.
+ * Where the registries of a network are: `deployments/<network>.json`, written by `npm run deploy` in the
+ * consent-anchor repository, read by the command-line tasks, the demo and any application using the SDK. The package
+ * ships the deployments of the public networks it is deployed on: look them up by chain id with
+ * {@link deploymentForChain}.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { getAddress, isAddress, isHexString } from "ethers";
-
 /** One network's deployment of the three registries. */
 export interface Deployment {
   /** The Hardhat network name the file is for (`localhost`, `sepolia`, ...). */
@@ -46,25 +47,87 @@ export function deploymentPath(network: string, dir?: string): string {
 }
 
 /**
- * Reads `network`'s deployment. Throws one clear sentence when there is none (run the deploy script first) or when
- * the file is not a deployment.
+ * The `deployments/` folder shipped with the SDK: the records of the public networks the registries are deployed on
+ * (none are local chains). Found from this module's own location, whatever the working directory.
+ */
+export function knownDeploymentsDir(): string {
+  let dir = __dirname;
+  for (;;) {
+    const manifest = path.join(dir, "package.json");
+    if (fs.existsSync(manifest)) {
+      try {
+        if ((JSON.parse(fs.readFileSync(manifest, "utf8")) as { name?: unknown }).name === "consent-anchor") {
+          return path.join(dir, "deployments");
+        }
+      } catch {
+        // not a readable manifest: keep looking upwards
+      }
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return path.resolve(__dirname, "..", "..", "deployments");
+    dir = parent;
+  }
+}
+
+/**
+ * Reads `network`'s deployment from `<dir>/<network>.json`; without `dir`, from {@link defaultDeploymentsDir} and then
+ * from the deployments shipped with the SDK. Throws one sentence naming every path searched when there is none, or
+ * naming the file when it is not a deployment.
  */
 export function loadDeployment(network: string, dir?: string): Deployment {
-  const file = deploymentPath(network, dir);
+  const dirs = dir ? [dir] : [...new Set([defaultDeploymentsDir(), knownDeploymentsDir()])];
+  const files = dirs.map((folder) => deploymentPath(network, folder));
+  const file = files.find((candidate) => fs.existsSync(candidate));
+  if (!file) {
+    throw new Error(
+      `No deployment for network ${network}: searched ${files.join(" and ")}. Pass the folder holding ` +
+        `${network}.json, set DEPLOYMENTS_DIR, or look a public network up with deploymentForChain(chainId)`,
+    );
+  }
+  return readDeploymentFile(file);
+}
+
+/**
+ * The deployment of the chain `chainId` among the files of `dir` (default: the deployments shipped with the SDK).
+ * Throws naming the folder searched when none is for this chain, or the files when several are.
+ */
+export function deploymentForChain(chainId: number | bigint, dir: string = knownDeploymentsDir()): Deployment {
+  const wanted = Number(chainId);
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir).filter((name) => name.endsWith(".json"));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`Cannot read ${dir}: ${String(error)}`);
+  }
+  const found = names.map((name) => readDeploymentFile(path.join(dir, name))).filter((d) => d.chainId === wanted);
+  if (found.length === 0) {
+    throw new Error(
+      `No deployment for chain ${wanted} in ${dir}` +
+        (names.length > 0 ? ` (it holds ${names.join(", ")})` : " (it holds none)") +
+        ": pass the registries' addresses to connect() yourself, or a folder holding the network's deployment file",
+    );
+  }
+  if (found.length > 1) {
+    throw new Error(
+      `Several deployments for chain ${wanted} in ${dir} (${found.map((d) => `${d.network}.json`).join(", ")}): ` +
+        "load the one you mean with loadDeployment(network, dir)",
+    );
+  }
+  return found[0];
+}
+
+function readDeploymentFile(file: string): Deployment {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new Error(`No deployment for network ${network}: run \`npm run deploy -- --network ${network}\` first`);
-    }
     throw new Error(`Cannot read ${file}: ${(error as Error).message}`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new Error(`${file} is not valid JSON: re-run \`npm run deploy -- --network ${network}\``);
+    throw new Error(`${file} is not valid JSON: it is not a deployment file`);
   }
   return parseDeployment(parsed, file);
 }

@@ -5,29 +5,65 @@
  * Hardhat loads this file with its config, before contracts are compiled: the SDK client and its TypeChain types are
  * imported lazily, inside the actions.
  */
+import fs from "node:fs";
 import path from "node:path";
 import { getAddress, isAddress, isHexString, type Signer } from "ethers";
+import { task } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 
 import { categoryId, parseAction, parsePurpose, type Action, type Purpose } from "../src/codes";
-import { loadDeployment, type Deployment } from "../src/deployment";
-import { parseDuration } from "../src/duration";
+import { deploymentPath, loadDeployment, type Deployment } from "../src/deployment";
 import type { ConsentClient } from "../src/client";
 import { UserError, describeError } from "../scripts/lib/errors";
+import { Output } from "./lib/output";
+import { SimulatingSigner } from "./lib/simulating-signer";
 
-export { UserError };
+export { UserError, Output };
+export { parseDate, parseDurationOption, parseExpiry, parseNotBefore } from "./lib/dates";
 
-/** Wraps a task action: any error is printed as one line on stderr and the exit code is 1 (stack with --verbose). */
-export function cliAction<A>(
-  action: (args: A, hre: HardhatRuntimeEnvironment) => Promise<void>,
+/** Options every task has. */
+export interface CommonArgs {
+  json?: boolean;
+  /** Only on yes/no checks: exit 1 when the answer is no. */
+  exitCode?: boolean;
+}
+
+/** Declares a task with the options every task has (`--json`). */
+export function cliTask(name: string, description: string) {
+  return task(name, description).addFlag("json", "Print one JSON document on stdout; messages go to stderr");
+}
+
+/** SDK field names in an error, as the options a user types. */
+const OPTION_NAMES: [RegExp, string][] = [
+  [/\bexpiresAt\b/g, "--expires"],
+  [/\bnotBefore\b/g, "--not-before"],
+  [/\bdeadline\b/g, "--deadline"],
+  [/\bmetadataURI\b/g, "--metadata-uri"],
+  [/\bcontentHash\b/g, "--content-hash"],
+];
+
+/** Rewrites the SDK's field names in a message as the command line's options. */
+export function inOptionTerms(message: string): string {
+  return OPTION_NAMES.reduce((text, [field, option]) => text.replace(field, option), message);
+}
+
+/**
+ * Wraps a task action: any error is printed as one line on stderr (with --json, also as a JSON document on stdout)
+ * and the exit code is 1, or 2 for a yes/no check run with --exit-code (whose "no" is 1). Stack with --verbose.
+ */
+export function cliAction<A extends CommonArgs>(
+  action: (args: A, hre: HardhatRuntimeEnvironment, out: Output) => Promise<void>,
 ): (args: A, hre: HardhatRuntimeEnvironment) => Promise<void> {
   return async (args, hre) => {
+    const out = new Output(Boolean(args.json));
     try {
-      await action(args, hre);
+      await action(args, hre, out);
+      out.succeed();
     } catch (error) {
-      console.error(`Error: ${await describeError(error)}`);
+      const message = await describeError(error);
+      out.fail(error instanceof UserError ? message : inOptionTerms(message));
       if (hre.hardhatArguments.verbose || hre.hardhatArguments.showStackTraces) console.error(error);
-      process.exitCode = 1;
+      process.exitCode = args.exitCode ? 2 : 1;
     }
   };
 }
@@ -84,7 +120,24 @@ export async function taskContext(
   options: { from?: string; sign: boolean },
 ): Promise<TaskContext> {
   const network = hre.network.name;
-  const deployment = loadDeployment(network, deploymentsDir(hre));
+  const dir = deploymentsDir(hre);
+  if (network === "hardhat" && !fs.existsSync(deploymentPath(network, dir))) {
+    throw new UserError(
+      "No --network given, so this ran on Hardhat's in-process chain, which has no registries and forgets " +
+        "everything when the command ends: start a node with `npx hardhat node`, deploy with " +
+        "`npm run deploy -- --network localhost`, and add `--network localhost` to the command",
+    );
+  }
+  let deployment: Deployment;
+  try {
+    deployment = loadDeployment(network, dir);
+  } catch (error) {
+    if (fs.existsSync(deploymentPath(network, dir))) throw new UserError((error as Error).message);
+    throw new UserError(
+      `No deployment for network ${network} (searched ${deploymentPath(network, dir)}): ` +
+        `run \`npm run deploy -- --network ${network}\` first`,
+    );
+  }
   const provider = hre.ethers.provider;
   const chainId = Number((await provider.getNetwork()).chainId);
   if (chainId !== deployment.chainId) {
@@ -99,7 +152,8 @@ export async function taskContext(
         `run \`npm run deploy -- --network ${network}\``,
     );
   }
-  const signer = options.sign ? await pickSigner(hre, options.from) : undefined;
+  const picked = options.sign ? await pickSigner(hre, options.from) : undefined;
+  const signer = picked ? new SimulatingSigner(picked) : undefined;
   const { connect } = await import("../src/client");
   const client = connect(signer ?? provider, deployment, { categories: extraCategoryCodes() });
   const block = await provider.getBlock("latest");
@@ -193,44 +247,26 @@ export function parseOneAction(value: string | undefined, option = "action"): Ac
   return rethrowAs(option, () => parseAction(required(value, option, `give an action code such as "access"`)));
 }
 
-/** Seconds of a duration option ("30d"). */
-export function parseDurationOption(value: string, option: string): number {
-  return rethrowAs(option, () => parseDuration(value));
+/** A batch id option: 0x and up to 64 hex digits. */
+export function parseBatchId(value: string | undefined, option = "batch-id"): bigint {
+  const text = required(value, option, "give the batch id (0x followed by hex digits), as record:batch printed it");
+  if (!/^0x[0-9a-fA-F]{1,64}$/.test(text)) {
+    throw new UserError(`--${option} must be a batch id in hex (0x followed by up to 64 hex digits), got "${text}"`);
+  }
+  return BigInt(text);
 }
 
-/** A date option: an ISO date ("2026-12-31", "2026-12-31T12:00:00Z") or unix seconds. */
-export function parseDate(value: string, option: string): number {
-  const text = value.trim();
-  const seconds = /^\d+$/.test(text) ? Number(text) : Math.floor(Date.parse(text) / 1000);
-  if (!Number.isSafeInteger(seconds) || Number.isNaN(seconds)) {
-    throw new UserError(
-      `--${option} "${text}" is not a date: use an ISO date such as 2026-12-31 or 2026-12-31T12:00:00Z`,
-    );
-  }
-  return seconds;
+/** A batch id as the command line prints it: 0x and 64 hex digits. */
+export function formatBatchId(id: bigint): string {
+  return `0x${id.toString(16).padStart(64, "0")}`;
 }
 
-/**
- * The end of a term from `--duration` (counted from `start`, else chain time) or `--expires` (a date): exactly one
- * of them, in the future.
- */
-export function parseExpiry(args: { duration?: string; expires?: string }, now: number, start?: number): number {
-  const duration = args.duration?.trim();
-  const expires = args.expires?.trim();
-  if (duration && expires) throw new UserError("Give either --duration or --expires, not both");
-  if (!duration && !expires) {
-    throw new UserError(`Missing --duration or --expires: give a duration such as "30d" or an ISO date`);
-  }
-  const expiresAt = duration
-    ? (start ?? now) + parseDurationOption(duration, "duration")
-    : parseDate(expires as string, "expires");
-  if (expiresAt <= now) {
-    throw new UserError(`--expires ${expires} is in the past (chain time is ${new Date(now * 1000).toISOString()})`);
-  }
-  return expiresAt;
+/** The patient a delegate acts for (`--patient`), or undefined when the signer is the patient. */
+export function forPatient(value: string | undefined): string | undefined {
+  return value?.trim() ? parseAddress(value, "patient") : undefined;
 }
 
-/** The optional `--not-before` date (0 when absent: in force at once). */
-export function parseNotBefore(value: string | undefined): number {
-  return value?.trim() ? parseDate(value, "not-before") : 0;
+/** A receipt as the JSON output gives it. */
+export function receiptJson(receipt: { hash: string; blockNumber: number; gasUsed: bigint }) {
+  return { transaction: receipt.hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed };
 }

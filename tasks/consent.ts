@@ -1,12 +1,10 @@
 /**
- * consent:* tasks: a patient grants, revokes and denies consents, signs grants for a relayer, and anyone checks
- * consents and reads a patient's history.
+ * consent:* tasks: a patient (or a delegate, with --patient) grants, revokes and denies consents, signs grants for a
+ * relayer, and anyone checks consents and reads a patient's history.
  */
-import fs from "node:fs";
-import path from "node:path";
 import { task } from "hardhat/config";
 
-import { ConsentStatus, actionMask, purposeMask } from "../src/codes";
+import { ConsentStatus, actionMask, categoryId, purposeMask } from "../src/codes";
 import { splitSignatureNonce } from "../src/eip712";
 import {
   formatActions,
@@ -19,24 +17,35 @@ import {
 import {
   UserError,
   cliAction,
+  cliTask,
+  forPatient,
   parseActions,
   parseAddress,
   parseCategory,
+  parseDate,
   parseDurationOption,
   parseExpiry,
   parseNotBefore,
   parseOneAction,
   parseOnePurpose,
   parsePurposes,
+  receiptJson,
   required,
   taskContext,
+  type CommonArgs,
 } from "./cli";
+import { explainAccess } from "./lib/access-reason";
+import { checkOutputFile, readTextFile, writeOutputFile } from "./lib/files";
+import { toJson } from "./lib/output";
+import { checkSignedFile, grantTerms, revokeTerms, termsLines, type SignedTerms } from "./lib/signed-terms";
 
 const FROM = "The account that signs: an index into the network's accounts or one of their addresses (default 0)";
 const CATEGORY = `A category code such as "laboratory", "*" for every category, or a bytes32 category id`;
+const FOR_PATIENT = "The patient, when --from is a delegate acting for them (default: --from is the patient)";
 
-interface GrantArgs {
+interface GrantArgs extends CommonArgs {
   from?: string;
+  patient?: string;
   grantee?: string;
   category?: string;
   purposes?: string;
@@ -44,6 +53,17 @@ interface GrantArgs {
   duration?: string;
   expires?: string;
   notBefore?: string;
+}
+
+/** Checks the options that need no chain (dates, codes) before connecting: input errors come first. */
+function checkGrantOptions(args: GrantArgs): void {
+  parseAddress(args.grantee, "grantee");
+  parseCategory(args.category);
+  parsePurposes(args.purposes);
+  parseActions(args.actions);
+  parseNotBefore(args.notBefore);
+  if (args.expires?.trim()) parseDate(args.expires, "expires");
+  if (args.duration?.trim()) parseDurationOption(args.duration, "duration");
 }
 
 /** The SDK's grant parameters from the options of consent:grant and consent:sign. */
@@ -68,99 +88,124 @@ function withGrantOptions<T extends ReturnType<typeof task>>(definition: T): T {
     .addOptionalParam("purposes", `Comma-separated purpose codes, e.g. "TREAT,CAREMGT" (required)`)
     .addOptionalParam("actions", `Comma-separated actions, e.g. "access,use" (required)`)
     .addOptionalParam("duration", `How long the consent lasts, e.g. "30d", "12h", "2w" (or --expires)`)
-    .addOptionalParam("expires", "When the consent ends: an ISO date or unix seconds (or --duration)")
-    .addOptionalParam("notBefore", "When the consent starts: an ISO date or unix seconds (default now)") as T;
+    .addOptionalParam("expires", "When the consent ends: ISO 8601 (2027-02-01, 2027-02-01T09:00Z) or unix seconds")
+    .addOptionalParam("notBefore", "When the consent starts: ISO 8601 or unix seconds (default now)") as T;
 }
 
-withGrantOptions(task("consent:grant", "Grants a consent as the patient (--from)")).setAction(
-  cliAction(async (args: GrantArgs, hre) => {
-    const { client, from, now } = await taskContext(hre, { from: args.from, sign: true });
-    const params = grantParams(args, now);
-    const receipt = await client.grant(params);
-    console.log(
-      `Patient ${from} granted ${params.grantee} ${formatActions(actionMask(...params.actions))} on ` +
-        `${params.category} for ${formatPurposes(purposeMask(...params.purposes))}` +
-        `${params.notBefore ? ` from ${formatTime(params.notBefore)}` : ""} until ${formatTime(params.expiresAt)}`,
-    );
-    console.log(`  ${formatReceipt(receipt)}`);
-  }),
-);
+withGrantOptions(cliTask("consent:grant", "Grants a consent as the patient (--from), or for it as a delegate"))
+  .addOptionalParam("patient", FOR_PATIENT)
+  .setAction(
+    cliAction(async (args: GrantArgs, hre, out) => {
+      const patient = forPatient(args.patient);
+      checkGrantOptions(args);
+      const { client, from, now } = await taskContext(hre, { from: args.from, sign: true });
+      const params = grantParams(args, now);
+      const receipt = patient ? await client.grantFor(patient, params) : await client.grant(params);
+      const who = patient ? `Delegate ${from}, for patient ${patient},` : `Patient ${from}`;
+      out.say(
+        `${who} granted ${params.grantee} ${formatActions(actionMask(...params.actions))} on ` +
+          `${params.category} for ${formatPurposes(purposeMask(...params.purposes))}` +
+          `${params.notBefore ? ` from ${formatTime(params.notBefore)}` : ""} until ${formatTime(params.expiresAt)}`,
+      );
+      out.say(`  ${formatReceipt(receipt)}`);
+      out.result({
+        patient: patient ?? from,
+        by: from,
+        grantee: params.grantee,
+        category: params.category,
+        notBefore: params.notBefore,
+        expiresAt: params.expiresAt,
+        ...receiptJson(receipt),
+      });
+    }),
+  );
 
-interface KeyArgs {
+interface KeyArgs extends CommonArgs {
   from?: string;
+  patient?: string;
   grantee?: string;
   category?: string;
 }
 
-task("consent:revoke", "Revokes the patient's (--from) permit or deny for a grantee and category")
+cliTask("consent:revoke", "Revokes the patient's (--from, or --patient) permit or deny for a grantee and category")
   .addOptionalParam("from", FROM)
+  .addOptionalParam("patient", FOR_PATIENT)
   .addOptionalParam("grantee", "The grantee whose consent is withdrawn (required)")
   .addOptionalParam("category", `${CATEGORY} (required)`)
   .setAction(
-    cliAction(async (args: KeyArgs, hre) => {
+    cliAction(async (args: KeyArgs, hre, out) => {
+      const patient = forPatient(args.patient);
       const grantee = parseAddress(args.grantee, "grantee");
       const category = parseCategory(args.category);
       const { client, from } = await taskContext(hre, { from: args.from, sign: true });
-      const receipt = await client.revoke(grantee, category);
-      console.log(`Patient ${from} revoked the consent of ${grantee} for ${category}`);
-      console.log(`  ${formatReceipt(receipt)}`);
+      const receipt = patient
+        ? await client.revokeFor(patient, grantee, category)
+        : await client.revoke(grantee, category);
+      const who = patient ? `Delegate ${from}, for patient ${patient},` : `Patient ${from}`;
+      out.say(`${who} revoked the consent of ${grantee} for ${category}`);
+      out.say(`  ${formatReceipt(receipt)}`);
+      out.result({ patient: patient ?? from, by: from, grantee, category, ...receiptJson(receipt) });
     }),
   );
 
-task("consent:deny", "Denies a grantee any access to a category of the patient's (--from) data")
+cliTask("consent:deny", "Denies a grantee any access to a category of the patient's (--from, or --patient) data")
   .addOptionalParam("from", FROM)
+  .addOptionalParam("patient", FOR_PATIENT)
   .addOptionalParam("grantee", "The grantee denied (required)")
   .addOptionalParam("category", `${CATEGORY} (required)`)
   .setAction(
-    cliAction(async (args: KeyArgs, hre) => {
+    cliAction(async (args: KeyArgs, hre, out) => {
+      const patient = forPatient(args.patient);
       const grantee = parseAddress(args.grantee, "grantee");
       const category = parseCategory(args.category);
       const { client, from } = await taskContext(hre, { from: args.from, sign: true });
-      const receipt = await client.deny(grantee, category);
-      console.log(`Patient ${from} denied ${grantee} any access to ${category}`);
-      console.log(`  ${formatReceipt(receipt)}`);
+      const receipt = patient ? await client.denyFor(patient, grantee, category) : await client.deny(grantee, category);
+      const who = patient ? `Delegate ${from}, for patient ${patient},` : `Patient ${from}`;
+      out.say(`${who} denied ${grantee} any access to ${category}`);
+      out.say(`  ${formatReceipt(receipt)}`);
+      out.result({ patient: patient ?? from, by: from, grantee, category, ...receiptJson(receipt) });
     }),
   );
 
-const FOR_PATIENT = "The patient, when --from is a delegate acting for them (default: --from is the patient)";
-
-/** The patient a delegate acts for (`--patient`), or undefined when the signer is the patient. */
-function forPatient(value: string | undefined): string | undefined {
-  return value?.trim() ? parseAddress(value, "patient") : undefined;
+interface PatientArgs extends CommonArgs {
+  from?: string;
+  patient?: string;
 }
 
-task(
+cliTask(
   "consent:revoke-all",
   "Ends every permit the patient has given and cancels their unsubmitted signatures (denies stay)",
 )
   .addOptionalParam("from", FROM)
   .addOptionalParam("patient", FOR_PATIENT)
   .setAction(
-    cliAction(async (args: { from?: string; patient?: string }, hre) => {
+    cliAction(async (args: PatientArgs, hre, out) => {
       const patient = forPatient(args.patient);
       const { client, from } = await taskContext(hre, { from: args.from, sign: true });
       const receipt = patient ? await client.revokeAllFor(patient) : await client.revokeAll();
       const who = patient ? `Delegate ${from} revoked, for patient ${patient},` : `Patient ${from} revoked`;
-      console.log(`${who} every permit given so far, and cancelled every signature not submitted yet`);
-      console.log(`  ${formatReceipt(receipt)}`);
+      out.say(`${who} every permit given so far, and cancelled every signature not submitted yet`);
+      out.say(`  ${formatReceipt(receipt)}`);
+      out.result({ patient: patient ?? from, by: from, ...receiptJson(receipt) });
     }),
   );
 
-task("consent:cancel-signatures", "Cancels every signature of the patient not submitted yet (consents stay)")
+cliTask("consent:cancel-signatures", "Cancels every signature of the patient not submitted yet (consents stay)")
   .addOptionalParam("from", FROM)
   .addOptionalParam("patient", FOR_PATIENT)
   .setAction(
-    cliAction(async (args: { from?: string; patient?: string }, hre) => {
+    cliAction(async (args: PatientArgs, hre, out) => {
       const patient = forPatient(args.patient);
       const { client, from } = await taskContext(hre, { from: args.from, sign: true });
       const receipt = patient ? await client.cancelSignaturesFor(patient) : await client.cancelSignatures();
       const who = patient ? `Delegate ${from} cancelled, for patient ${patient},` : `Patient ${from} cancelled`;
-      console.log(`${who} every signature not submitted yet`);
-      console.log(`  ${formatReceipt(receipt)}`);
+      out.say(`${who} every signature not submitted yet`);
+      out.say(`  ${formatReceipt(receipt)}`);
+      out.result({ patient: patient ?? from, by: from, ...receiptJson(receipt) });
     }),
   );
 
-interface CheckArgs {
+interface CheckArgs extends CommonArgs {
   patient?: string;
   grantee?: string;
   category?: string;
@@ -168,151 +213,204 @@ interface CheckArgs {
   action?: string;
 }
 
-task("consent:check", "Says whether a grantee may act on a patient's data now, and the consent stored")
+cliTask("consent:check", "Says whether a grantee may act on a patient's data now, and why")
   .addOptionalParam("patient", "The patient (required)")
   .addOptionalParam("grantee", "The provider or person asking (required)")
-  .addOptionalParam("category", `${CATEGORY} (required)`)
+  .addOptionalParam("category", `The data's category code, e.g. "laboratory", or a bytes32 id (required)`)
   .addOptionalParam("purpose", `One purpose code, e.g. "TREAT" (required)`)
   .addOptionalParam("action", `One action, e.g. "access" (required)`)
+  .addFlag("exitCode", "Exit with 1 when the answer is no (2 when the check could not be made)")
   .setAction(
-    cliAction(async (args: CheckArgs, hre) => {
+    cliAction(async (args: CheckArgs, hre, out) => {
       const patient = parseAddress(args.patient, "patient");
       const grantee = parseAddress(args.grantee, "grantee");
       const category = parseCategory(args.category);
-      const purpose = parseOnePurpose(args.purpose);
-      const action = parseOneAction(args.action);
-      const { client } = await taskContext(hre, { sign: false });
-      const authorised = await client.isAuthorized(patient, grantee, category, purpose, action);
-      const key = await client.providerIdOf(grantee);
-      const { consent, status } = await client.consentOf(patient, key, category);
-      console.log(`authorised: ${authorised ? "yes" : "no"}`);
-      const keyNote = key.toLowerCase() === grantee.toLowerCase() ? "" : ` (provider id ${key})`;
-      console.log(`consent of ${patient} to ${grantee}${keyNote} for ${category}: ${formatConsent(consent, status)}`);
-      if (!authorised && status === ConsentStatus.Active) {
-        console.log(
-          "  (the stored consent does not cover this purpose and action, a deny applies, or the provider is not active)",
+      if (category === "*") {
+        throw new UserError(
+          `--category "*" is a scope of consents, never the category of data: name the data's category`,
         );
       }
+      const purpose = parseOnePurpose(args.purpose);
+      const action = parseOneAction(args.action);
+      const { client, now } = await taskContext(hre, { sign: false });
+      const answer = await explainAccess(client, { patient, grantee, category, purpose, action, now });
+      out.say(`authorised: ${answer.authorised ? "yes" : "no"}, ${answer.reason}: ${answer.explanation}`);
+      const keyNote = answer.key === grantee ? "" : ` (provider id ${answer.key})`;
+      out.say(
+        `consent of ${patient} to ${grantee}${keyNote} for ${category}: ` +
+          formatConsent(answer.consent.consent, answer.consent.status),
+      );
+      if (answer.anyCategory.status !== ConsentStatus.None) {
+        out.say(`  for every category ("*"): ${formatConsent(answer.anyCategory.consent, answer.anyCategory.status)}`);
+      }
+      out.result({
+        authorised: answer.authorised,
+        reason: answer.reason,
+        explanation: answer.explanation,
+        patient,
+        grantee,
+        providerId: answer.key,
+        category,
+        status: ConsentStatus[answer.consent.status],
+        anyCategoryStatus: ConsentStatus[answer.anyCategory.status],
+        breakGlassUntil: answer.breakGlassUntil ?? null,
+      });
+      if (!answer.authorised && args.exitCode) process.exitCode = 1;
     }),
   );
 
 interface SignArgs extends GrantArgs {
   deadline?: string;
   out?: string;
+  force?: boolean;
 }
 
-withGrantOptions(task("consent:sign", "Signs a grant (EIP-712) as the patient (--from) for a relayer to submit"))
+const OUT = "The JSON file to write (required); an existing file is kept unless --force";
+
+/** A signed file: the human terms beside the signed data. */
+function signedFileText(terms: SignedTerms, signed: object): string {
+  return `${toJson({ terms, ...signed })}\n`;
+}
+
+withGrantOptions(cliTask("consent:sign", "Signs a grant (EIP-712) as the patient (--from) for a relayer to submit"))
   .addOptionalParam("deadline", `How long the signature can be submitted, e.g. "1h", "7d"`, "1d")
-  .addOptionalParam("out", "The JSON file to write the signed grant to (required)")
+  .addOptionalParam("out", OUT)
+  .addFlag("force", "Replace --out if it exists")
   .setAction(
-    cliAction(async (args: SignArgs, hre) => {
-      const out = path.resolve(required(args.out, "out", "give the JSON file to write, e.g. signed-grant.json"));
+    cliAction(async (args: SignArgs, hre, out) => {
+      const file = checkOutputFile(
+        required(args.out, "out", "give the JSON file to write, e.g. signed-grant.json"),
+        "out",
+        Boolean(args.force),
+      );
+      checkGrantOptions(args);
       const { client, from, now } = await taskContext(hre, { from: args.from, sign: true });
       const params = grantParams(args, now);
       const deadline = now + parseDurationOption(args.deadline ?? "1d", "deadline");
       const signed = await client.signGrant(params, { deadline });
-      fs.writeFileSync(
-        out,
-        `${JSON.stringify(signed, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value), 2)}\n`,
-      );
-      console.log(
-        `Patient ${from} signed a grant to ${params.grantee}: ${formatActions(signed.request.actions)} on ` +
-          `${params.category} for ${formatPurposes(signed.request.purposes)} until ${formatTime(params.expiresAt)}`,
-      );
+      const terms = grantTerms(signed, params.category.startsWith("0x") ? undefined : params.category);
+      writeOutputFile(file, signedFileText(terms, signed));
+      out.say(`Patient ${from} signed a grant:`);
+      for (const line of termsLines(terms)) out.say(line);
       const { signatureEpoch, sequence } = splitSignatureNonce(signed.nonce);
-      console.log(
+      out.say(
         `  nonce of this grantee and category: sequence ${sequence}, signature epoch ${signatureEpoch} ` +
           `(signatures for other grantees or categories land in any order)`,
       );
-      console.log(`  submit before ${formatTime(deadline)}; written to ${out}`);
+      out.say(`Written to ${file.path}`);
+      out.result({ file: file.path, terms, nonce: signed.nonce, sequence, signatureEpoch });
     }),
   );
 
 interface SignRevokeArgs extends KeyArgs {
   deadline?: string;
   out?: string;
+  force?: boolean;
 }
 
-task("consent:sign-revoke", "Signs a revocation of a permit (EIP-712) as the patient (--from) for a relayer")
+cliTask("consent:sign-revoke", "Signs a revocation of a permit (EIP-712) as the patient (--from) for a relayer")
   .addOptionalParam("from", FROM)
   .addOptionalParam("grantee", "The grantee whose permit is withdrawn (required)")
   .addOptionalParam("category", `${CATEGORY} (required)`)
   .addOptionalParam("deadline", `How long the signature can be submitted, e.g. "1h", "7d"`, "1d")
-  .addOptionalParam("out", "The JSON file to write the signed revocation to (required)")
+  .addOptionalParam("out", OUT)
+  .addFlag("force", "Replace --out if it exists")
   .setAction(
-    cliAction(async (args: SignRevokeArgs, hre) => {
-      const out = path.resolve(required(args.out, "out", "give the JSON file to write, e.g. signed-revoke.json"));
+    cliAction(async (args: SignRevokeArgs, hre, out) => {
+      const file = checkOutputFile(
+        required(args.out, "out", "give the JSON file to write, e.g. signed-revoke.json"),
+        "out",
+        Boolean(args.force),
+      );
       const grantee = parseAddress(args.grantee, "grantee");
       const category = parseCategory(args.category);
       const { client, from, now } = await taskContext(hre, { from: args.from, sign: true });
       const deadline = now + parseDurationOption(args.deadline ?? "1d", "deadline");
       const signed = await client.signRevoke({ grantee, category }, { deadline });
-      fs.writeFileSync(out, `${JSON.stringify(signed, null, 2)}\n`);
-      console.log(`Patient ${from} signed a revocation of the permit of ${signed.request.grantee} for ${category}`);
-      console.log(`  submit before ${formatTime(deadline)}; written to ${out}`);
+      const terms = revokeTerms(signed, category.startsWith("0x") ? undefined : category);
+      writeOutputFile(file, signedFileText(terms, signed));
+      out.say(`Patient ${from} signed a revocation:`);
+      for (const line of termsLines(terms)) out.say(line);
+      out.say(`Written to ${file.path}`);
+      out.result({ file: file.path, terms, nonce: signed.nonce });
     }),
   );
 
-task(
+/** The category label written in a file, when it names the signed category. */
+function writtenLabel(written: unknown, category: string): string | undefined {
+  const label = (written as { category?: unknown } | null)?.category;
+  if (typeof label !== "string") return undefined;
+  try {
+    return label.startsWith("0x") || categoryId(label) !== category.toLowerCase() ? undefined : label;
+  } catch {
+    return undefined;
+  }
+}
+
+cliTask(
   "consent:submit",
-  "Submits a signed grant or revocation (from consent:sign or consent:sign-revoke) as a relayer (--from)",
+  "Shows the terms of a signed grant or revocation (from consent:sign or consent:sign-revoke), then submits it " +
+    "as a relayer (--from)",
 )
   .addOptionalParam("from", FROM)
   .addOptionalParam("file", "The signed grant or revocation JSON file (required)")
+  .addFlag("dryRun", "Only show the terms and check the file; send nothing")
   .setAction(
-    cliAction(async (args: { from?: string; file?: string }, hre) => {
+    cliAction(async (args: CommonArgs & { from?: string; file?: string; dryRun?: boolean }, hre, out) => {
       const file = required(args.file, "file", "give the JSON file written by consent:sign or consent:sign-revoke");
-      const text = readText(file);
-      const { client, from } = await taskContext(hre, { from: args.from, sign: true });
+      const text = readTextFile(file, "file");
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        throw new UserError(`--file ${file} is not JSON: give the file written by consent:sign or consent:sign-revoke`);
+      }
+      const written = (value as { terms?: unknown } | null)?.terms;
+      const { client, from } = await taskContext(hre, { from: args.from, sign: !args.dryRun });
       const { parseSignedGrant, parseSignedRevoke } = await import("../src/client");
-      // The SDK checks the chain, the registry, the deadline, the key's nonce and the signer before sending.
-      if (isRevocation(text)) {
-        const signed = parseSignedRevoke(text);
-        const receipt = await client.submitSignedRevoke(signed);
-        const { patient, grantee } = signed.request;
-        console.log(`Relayer ${from} submitted the revocation of ${patient}'s permit to ${grantee}`);
-        console.log(`  ${formatReceipt(receipt)}`);
+      const revocation = isRevocation(value);
+      const signed = revocation ? parseSignedRevoke(value) : parseSignedGrant(value);
+      const label = writtenLabel(written, signed.request.category);
+      const terms = revocation
+        ? revokeTerms(signed, label)
+        : grantTerms(signed as ReturnType<typeof parseSignedGrant>, label);
+      const patientIsContract = (await client.provider.getCode(signed.request.patient)) !== "0x";
+      checkSignedFile(signed, terms, written, patientIsContract);
+      out.say(`Signed ${terms.kind} in ${file}:`);
+      for (const line of termsLines(terms)) out.say(line);
+      out.result({ file, terms, submitted: false });
+      if (args.dryRun) {
+        out.say("Dry run: nothing sent");
         return;
       }
-      const signed = parseSignedGrant(text);
-      const receipt = await client.submitSignedGrant(signed);
-      console.log(`Relayer ${from} submitted the grant of ${signed.request.patient} to ${signed.request.grantee}`);
-      console.log(`  ${formatReceipt(receipt)}`);
+      // The SDK checks the chain, the registry, the deadline, the key's nonce and the signer before sending.
+      const receipt = revocation
+        ? await client.submitSignedRevoke(signed as ReturnType<typeof parseSignedRevoke>)
+        : await client.submitSignedGrant(signed as ReturnType<typeof parseSignedGrant>);
+      out.say(`Relayer ${from} submitted it`);
+      out.say(`  ${formatReceipt(receipt)}`);
+      out.result({ submitted: true, relayer: from, ...receiptJson(receipt) });
     }),
   );
 
 /** Whether a signed file is a revocation: its request has no purposes (a grant's always has). */
-function isRevocation(text: string): boolean {
-  try {
-    const value: unknown = JSON.parse(text);
-    const request = (value as { request?: unknown } | null)?.request;
-    return typeof request === "object" && request !== null && !("purposes" in request);
-  } catch {
-    return false; // reported by the parser
-  }
+function isRevocation(value: unknown): boolean {
+  const request = (value as { request?: unknown } | null)?.request;
+  return typeof request === "object" && request !== null && !("purposes" in request);
 }
 
-function readText(file: string): string {
-  try {
-    return fs.readFileSync(file, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UserError(`Cannot read ${file}: ${code === "ENOENT" ? "no such file" : (error as Error).message}`);
-  }
-}
-
-interface HistoryArgs {
+interface HistoryArgs extends CommonArgs {
   patient?: string;
-  access: boolean;
+  access?: boolean;
   fromBlock?: string;
 }
 
-task("consent:history", "Prints a patient's consent history (or, with --access, access history) from the events")
+cliTask("consent:history", "Prints a patient's consent history (or, with --access, access history) from the events")
   .addOptionalParam("patient", "The patient (required)")
   .addFlag("access", "Print the access history (recorded accesses, break-glass windows) instead")
   .addOptionalParam("fromBlock", "The first block to read (default: the deployment block)")
   .setAction(
-    cliAction(async (args: HistoryArgs, hre) => {
+    cliAction(async (args: HistoryArgs, hre, out) => {
       const patient = parseAddress(args.patient, "patient");
       const fromBlock = args.fromBlock?.trim() ? Number(args.fromBlock) : undefined;
       if (fromBlock !== undefined && (!Number.isSafeInteger(fromBlock) || fromBlock < 0)) {
@@ -324,7 +422,8 @@ task("consent:history", "Prints a patient's consent history (or, with --access, 
         ? await client.accessHistory(patient, options)
         : await client.consentHistory(patient, options);
       const kind = args.access ? "access" : "consent";
-      console.log(`${events.length} ${kind} event(s) of patient ${patient}`);
-      for (const event of events) console.log(`  ${formatEvent(event)}`);
+      out.say(`${events.length} ${kind} event(s) of patient ${patient}`);
+      for (const event of events) out.say(`  ${formatEvent(event)}`);
+      out.result({ patient, kind, events });
     }),
   );

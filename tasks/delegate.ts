@@ -1,45 +1,45 @@
 /**
  * delegate:* tasks: a patient appoints or removes a delegate (a guardian, a carer) who manages their consents.
  */
-import { task } from "hardhat/config";
-
 import { formatReceipt, formatTime } from "../scripts/lib/format";
-import { cliAction, parseAddress, parseExpiry, taskContext } from "./cli";
+import { cliAction, cliTask, parseAddress, parseExpiry, receiptJson, taskContext, type CommonArgs } from "./cli";
 
 const FROM = "The patient: an index into the network's accounts or one of their addresses (default 0)";
 
-interface SetArgs {
+interface SetArgs extends CommonArgs {
   from?: string;
   delegate?: string;
   duration?: string;
   expires?: string;
 }
 
-task("delegate:set", "Appoints a delegate of the patient (--from) for a term")
+cliTask("delegate:set", "Appoints a delegate of the patient (--from) for a term")
   .addOptionalParam("from", FROM)
   .addOptionalParam("delegate", "The delegate's address (required)")
   .addOptionalParam("duration", `The term, e.g. "90d", "1w" (or --expires)`)
-  .addOptionalParam("expires", "When the term ends: an ISO date or unix seconds (or --duration)")
+  .addOptionalParam("expires", "When the term ends: ISO 8601 (2027-02-01, 2027-02-01T09:00Z) or unix seconds")
   .setAction(
-    cliAction(async (args: SetArgs, hre) => {
+    cliAction(async (args: SetArgs, hre, out) => {
       const delegate = parseAddress(args.delegate, "delegate");
       const { client, from, now } = await taskContext(hre, { from: args.from, sign: true });
       const expiresAt = parseExpiry(args, now);
       const receipt = await client.setDelegate(delegate, expiresAt);
-      console.log(`Patient ${from} appointed ${delegate} as delegate until ${formatTime(expiresAt)}`);
-      console.log(`  ${formatReceipt(receipt)}`);
+      out.say(`Patient ${from} appointed ${delegate} as delegate until ${formatTime(expiresAt)}`);
+      out.say(`  ${formatReceipt(receipt)}`);
+      out.result({ patient: from, delegate, expiresAt, ...receiptJson(receipt) });
     }),
   );
 
-task("delegate:remove", "Removes a delegate of the patient (--from) at once")
+cliTask("delegate:remove", "Removes a delegate of the patient (--from) at once")
   .addOptionalParam("from", FROM)
   .addOptionalParam("delegate", "The delegate's address (required)")
   .setAction(
-    cliAction(async (args: { from?: string; delegate?: string }, hre) => {
+    cliAction(async (args: CommonArgs & { from?: string; delegate?: string }, hre, out) => {
       const delegate = parseAddress(args.delegate, "delegate");
       const { client, from } = await taskContext(hre, { from: args.from, sign: true });
       const receipt = await client.removeDelegate(delegate);
-      console.log(`Patient ${from} removed delegate ${delegate}`);
-      console.log(`  ${formatReceipt(receipt)}`);
+      out.say(`Patient ${from} removed delegate ${delegate}`);
+      out.say(`  ${formatReceipt(receipt)}`);
+      out.result({ patient: from, delegate, ...receiptJson(receipt) });
     }),
   );

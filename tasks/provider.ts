@@ -2,11 +2,18 @@
  * provider:* tasks: a registrar registers and suspends providers in the provider registry; a provider rotates its
  * key in two steps (the current key proposes, the new key accepts).
  */
-import { task } from "hardhat/config";
-
 import { Capability } from "../src/codes";
 import { formatReceipt } from "../scripts/lib/format";
-import { UserError, cliAction, parseAddress, required, taskContext } from "./cli";
+import {
+  UserError,
+  cliAction,
+  cliTask,
+  parseAddress,
+  receiptJson,
+  required,
+  taskContext,
+  type CommonArgs,
+} from "./cli";
 
 const FROM = "The registrar: an index into the network's accounts or one of their addresses (default 0)";
 const CAPABILITY_NAMES = Object.keys(Capability).map((name) => name.toLowerCase());
@@ -31,7 +38,7 @@ export function parseCapabilities(value: string | undefined): number {
   return mask;
 }
 
-interface RegisterArgs {
+interface RegisterArgs extends CommonArgs {
   from?: string;
   provider?: string;
   identifier?: string;
@@ -39,7 +46,7 @@ interface RegisterArgs {
   metadataUri?: string;
 }
 
-task("provider:register", "Registers a provider (the registrar signs, --from)")
+cliTask("provider:register", "Registers a provider (the registrar signs, --from)")
   .addOptionalParam("from", FROM)
   .addOptionalParam("provider", "The provider's address (required)")
   .addOptionalParam(
@@ -49,7 +56,7 @@ task("provider:register", "Registers a provider (the registrar signs, --from)")
   .addOptionalParam("capabilities", `Comma-separated: ${CAPABILITY_NAMES.join(", ")}`, "treatment")
   .addOptionalParam("metadataUri", "A URI of public metadata about the provider", "")
   .setAction(
-    cliAction(async (args: RegisterArgs, hre) => {
+    cliAction(async (args: RegisterArgs, hre, out) => {
       const provider = parseAddress(args.provider, "provider");
       const identifier = required(args.identifier, "identifier", `give an identifier such as "npi:1234567890"`);
       const capabilities = parseCapabilities(args.capabilities);
@@ -58,72 +65,91 @@ task("provider:register", "Registers a provider (the registrar signs, --from)")
       const names = CAPABILITY_NAMES.filter(
         (name) => (capabilities & (Capability as Record<string, number>)[name.toUpperCase()]) !== 0,
       );
-      console.log(`Registrar ${from} registered provider ${provider} (${names.join(", ")})`);
-      console.log(`  ${formatReceipt(receipt)}`);
+      out.say(`Registrar ${from} registered provider ${provider} (${names.join(", ")})`);
+      out.say(`  ${formatReceipt(receipt)}`);
+      out.result({ registrar: from, provider, capabilities: names, ...receiptJson(receipt) });
     }),
   );
 
-task("provider:suspend", "Suspends a provider: its consents authorise nothing until reinstated (--from registrar)")
+cliTask("provider:suspend", "Suspends a provider: its consents authorise nothing until reinstated (--from registrar)")
   .addOptionalParam("from", FROM)
   .addOptionalParam("provider", "The provider's address (required)")
   .addOptionalParam("reason", "Why; only its hash goes on-chain (required)")
   .setAction(
-    cliAction(async (args: { from?: string; provider?: string; reason?: string }, hre) => {
+    cliAction(async (args: CommonArgs & { from?: string; provider?: string; reason?: string }, hre, out) => {
       const provider = parseAddress(args.provider, "provider");
       const reason = required(args.reason, "reason", "say why the provider is suspended (only its hash is sent)");
       const { client, from } = await taskContext(hre, { from: args.from, sign: true });
       const receipt = await client.suspendProvider(provider, reason);
-      console.log(`Registrar ${from} suspended provider ${provider}`);
-      console.log(`  ${formatReceipt(receipt)}`);
+      out.say(`Registrar ${from} suspended provider ${provider}`);
+      out.say(`  ${formatReceipt(receipt)}`);
+      out.result({ registrar: from, provider, status: "suspended", ...receiptJson(receipt) });
     }),
   );
 
-task("provider:rotate-key", "Proposes a new key for the provider (--from, its current key): step 1 of 2")
+cliTask("provider:reinstate", "Reinstates a suspended provider: its consents authorise again (--from registrar)")
+  .addOptionalParam("from", FROM)
+  .addOptionalParam("provider", "The provider's address (required)")
+  .setAction(
+    cliAction(async (args: CommonArgs & { from?: string; provider?: string }, hre, out) => {
+      const provider = parseAddress(args.provider, "provider");
+      const { client, from } = await taskContext(hre, { from: args.from, sign: true });
+      const receipt = await client.reinstateProvider(provider);
+      out.say(`Registrar ${from} reinstated provider ${provider}`);
+      out.say(`  ${formatReceipt(receipt)}`);
+      out.result({ registrar: from, provider, status: "active", ...receiptJson(receipt) });
+    }),
+  );
+
+cliTask("provider:rotate-key", "Proposes a new key for the provider (--from, its current key): step 1 of 2")
   .addOptionalParam("from", "The provider's current key: an index into the network's accounts or an address")
   .addOptionalParam("newKey", "The fresh address proposed; it completes the rotation with provider:accept-key")
   .addFlag("withdraw", "Withdraw the pending proposal instead")
   .setAction(
-    cliAction(async (args: { from?: string; newKey?: string; withdraw: boolean }, hre) => {
+    cliAction(async (args: CommonArgs & { from?: string; newKey?: string; withdraw?: boolean }, hre, out) => {
       if (args.withdraw && args.newKey?.trim()) throw new UserError("Give either --new-key or --withdraw, not both");
       const newKey = args.withdraw ? undefined : parseAddress(args.newKey, "new-key");
       const { client, from } = await taskContext(hre, { from: args.from, sign: true });
       const receipt = newKey ? await client.rotateKey(newKey) : await client.withdrawKeyRotation();
       if (newKey) {
-        console.log(`Provider ${from} proposed ${newKey} as its next key`);
-        console.log(
+        out.say(`Provider ${from} proposed ${newKey} as its next key`);
+        out.say(
           `  nothing changes until ${newKey} accepts: npx hardhat provider:accept-key --from <it> --provider ${from}`,
         );
       } else {
-        console.log(`Provider ${from} withdrew its key rotation proposal`);
+        out.say(`Provider ${from} withdrew its key rotation proposal`);
       }
-      console.log(`  ${formatReceipt(receipt)}`);
+      out.say(`  ${formatReceipt(receipt)}`);
+      out.result({ provider: from, proposedKey: newKey ?? null, ...receiptJson(receipt) });
     }),
   );
 
-task("provider:accept-key", "Accepts a proposed key rotation, as the proposed key (--from): step 2 of 2")
+cliTask("provider:accept-key", "Accepts a proposed key rotation, as the proposed key (--from): step 2 of 2")
   .addOptionalParam("from", "The proposed key: an index into the network's accounts or an address")
   .addOptionalParam("provider", "The provider's stable id or any of its keys (required)")
   .setAction(
-    cliAction(async (args: { from?: string; provider?: string }, hre) => {
+    cliAction(async (args: CommonArgs & { from?: string; provider?: string }, hre, out) => {
       const provider = parseAddress(args.provider, "provider");
       const { client, from } = await taskContext(hre, { from: args.from, sign: true });
       const receipt = await client.acceptKey(provider);
       const keys = await client.providerKeys(provider);
-      console.log(`${from} is now the key of provider ${keys.id}; ${keys.keys.at(-2)} is retired for good`);
-      console.log(`  ${formatReceipt(receipt)}`);
+      out.say(`${from} is now the key of provider ${keys.id}; ${keys.keys.at(-2)} is retired for good`);
+      out.say(`  ${formatReceipt(receipt)}`);
+      out.result({ providerId: keys.id, key: from, retired: keys.keys.at(-2), ...receiptJson(receipt) });
     }),
   );
 
-task("provider:keys", "Prints a provider's stable id, current key, former keys and pending proposal")
+cliTask("provider:keys", "Prints a provider's stable id, current key, former keys and pending proposal")
   .addOptionalParam("provider", "The provider's stable id or any of its keys (required)")
   .setAction(
-    cliAction(async (args: { provider?: string }, hre) => {
+    cliAction(async (args: CommonArgs & { provider?: string }, hre, out) => {
       const provider = parseAddress(args.provider, "provider");
       const { client } = await taskContext(hre, { sign: false });
       const keys = await client.providerKeys(provider);
-      console.log(`provider id ${keys.id}`);
-      console.log(`  current key  ${keys.current}`);
-      console.log(`  every key    ${keys.keys.join(", ")}`);
-      console.log(`  proposed key ${keys.proposed ?? "-"}`);
+      out.say(`provider id ${keys.id}`);
+      out.say(`  current key  ${keys.current}`);
+      out.say(`  every key    ${keys.keys.join(", ")}`);
+      out.say(`  proposed key ${keys.proposed ?? "-"}`);
+      out.result({ providerId: keys.id, current: keys.current, keys: keys.keys, proposed: keys.proposed ?? null });
     }),
   );

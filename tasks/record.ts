@@ -1,30 +1,38 @@
 /**
  * record:* tasks: anchor the fingerprint of a file (hashed locally: the file never leaves the machine), verify a
- * copy, anchor a folder as one Merkle batch with a proof per file (providers only), and retract one item of a batch
- * (the patient or a delegate).
+ * copy or an item of a batch, anchor a folder as one Merkle batch with a proof per file (providers only), rebuild
+ * the proofs of an anchored batch, and retract one item of a batch (the patient or a delegate).
  */
-import fs from "node:fs";
 import path from "node:path";
-import { task } from "hardhat/config";
-import { getAddress, isHexString } from "ethers";
+import { ZeroHash, getAddress, isHexString } from "ethers";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
 
 import { RecordStatus } from "../src/codes";
 import { formatReceipt, formatTime } from "../scripts/lib/format";
-import { UserError, cliAction, parseAddress, parseCategory, required, taskContext } from "./cli";
+import {
+  UserError,
+  cliAction,
+  cliTask,
+  formatBatchId,
+  parseAddress,
+  parseBatchId,
+  parseCategory,
+  receiptJson,
+  required,
+  taskContext,
+  type CommonArgs,
+  type Output,
+  type TaskContext,
+} from "./cli";
+import { folderItems, readProofsFile, type BatchProofsFile } from "./lib/batch-folder";
+import { checkOutputFile, readBytesFile, writeOutputFile } from "./lib/files";
+import { toJson } from "./lib/output";
+
+export type { BatchProofsFile };
 
 const FROM = "The account that signs: an index into the network's accounts or one of their addresses (default 0)";
 
-function readFile(file: string): Uint8Array {
-  try {
-    return new Uint8Array(fs.readFileSync(file));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a folder" : (error as Error).message;
-    throw new UserError(`Cannot read ${file}: ${reason}`);
-  }
-}
-
-interface AnchorArgs {
+interface AnchorArgs extends CommonArgs {
   from?: string;
   file?: string;
   patient?: string;
@@ -33,7 +41,7 @@ interface AnchorArgs {
   supersedes?: string;
 }
 
-task("record:anchor", "Anchors the SHA-256 of a file for a patient (hashed locally; the file is not sent)")
+cliTask("record:anchor", "Anchors the SHA-256 of a file for a patient (hashed locally; the file is not sent)")
   .addOptionalParam("from", FROM)
   .addOptionalParam("file", "The record's file (required)")
   .addOptionalParam("patient", "The patient (default: the --from account)")
@@ -41,68 +49,153 @@ task("record:anchor", "Anchors the SHA-256 of a file for a patient (hashed local
   .addOptionalParam("uri", "Where the file is kept (default: ipfs://<CIDv1 of the file>)")
   .addOptionalParam("supersedes", "The record id of the version this file corrects")
   .setAction(
-    cliAction(async (args: AnchorArgs, hre) => {
+    cliAction(async (args: AnchorArgs, hre, out) => {
       const file = required(args.file, "file", "give the record's file");
       const category = parseCategory(args.category);
-      const bytes = readFile(file);
+      const bytes = readBytesFile(file, "file");
+      const supersedes = args.supersedes?.trim() ? args.supersedes.trim() : undefined;
+      if (supersedes && !isHexString(supersedes, 32)) {
+        throw new UserError(`--supersedes must be a record id (0x followed by 64 hex digits), got "${supersedes}"`);
+      }
       const { cidFor } = await import("../src/records");
       const uri = args.uri?.trim() || `ipfs://${cidFor(bytes)}`;
-      const supersedes = args.supersedes?.trim() ? args.supersedes.trim() : undefined;
       const { client, from } = await taskContext(hre, { from: args.from, sign: true });
       const patient = args.patient?.trim() ? parseAddress(args.patient, "patient") : (from as string);
       const anchored = await client.anchor({ patient, category, bytes, uri, supersedes });
-      console.log(`Anchored ${path.basename(file)} for patient ${patient} in ${category}`);
-      console.log(`  record id    ${anchored.recordId}`);
-      console.log(`  content hash ${anchored.contentHash} (SHA-256)`);
-      console.log(`  uri          ${uri}`);
-      console.log(`  ${formatReceipt(anchored.receipt)}`);
+      out.say(`Anchored ${path.basename(file)} for patient ${patient} in ${category}`);
+      out.say(`  record id    ${anchored.recordId}`);
+      out.say(`  content hash ${anchored.contentHash} (SHA-256)`);
+      out.say(`  uri          ${uri}`);
+      out.say(`  ${formatReceipt(anchored.receipt)}`);
+      out.result({
+        patient,
+        category,
+        recordId: anchored.recordId,
+        contentHash: anchored.contentHash,
+        uri,
+        ...receiptJson(anchored.receipt),
+      });
     }),
   );
 
-task("record:verify", "Checks that a file is exactly what was anchored for a patient")
-  .addOptionalParam("file", "The copy to check (required)")
-  .addOptionalParam("patient", "The patient (required)")
+interface VerifyArgs extends CommonArgs {
+  file?: string;
+  patient?: string;
+  proofs?: string;
+  item?: string;
+}
+
+/** Checks that a proofs file is for the network the task runs on. */
+function checkProofsNetwork(proofs: BatchProofsFile, context: TaskContext, file: string): void {
+  const { deployment } = context;
+  if (proofs.chainId !== deployment.chainId || proofs.recordRegistry !== deployment.recordRegistry) {
+    throw new UserError(
+      `--proofs ${file} is for the record registry ${proofs.recordRegistry} on chain ${proofs.chainId}, not ` +
+        `${deployment.recordRegistry} on chain ${deployment.chainId}: run with the --network it was anchored on`,
+    );
+  }
+}
+
+cliTask("record:verify", "Checks that a file is exactly what was anchored for a patient, or an item of a batch")
+  .addOptionalParam("file", "The copy to check (required, unless --proofs with --item)")
+  .addOptionalParam("patient", "The patient (required without --proofs)")
+  .addOptionalParam("proofs", "A proofs file written by record:batch or record:proofs: check an item of that batch")
+  .addOptionalParam("item", "With --proofs: the item's file name (default: the item whose content is --file)")
+  .addFlag("exitCode", "Exit with 1 when the answer is no (2 when the check could not be made)")
   .setAction(
-    cliAction(async (args: { file?: string; patient?: string }, hre) => {
+    cliAction(async (args: VerifyArgs, hre, out) => {
+      if (args.proofs?.trim()) return verifyBatchItem(args, hre, out);
       const file = required(args.file, "file", "give the file to check");
       const patient = parseAddress(args.patient, "patient");
-      const bytes = readFile(file);
+      const bytes = readBytesFile(file, "file");
       const { client } = await taskContext(hre, { sign: false });
       const result = await client.verifyFile(patient, bytes);
+      out.result({ verified: result.anchored, patient, contentHash: result.contentHash });
       if (!result.anchored) {
-        console.log(`anchored: no (content hash ${result.contentHash} is not anchored for ${patient})`);
-        process.exitCode = 2;
+        out.say(`anchored: no (content hash ${result.contentHash} is not anchored for ${patient})`);
+        if (args.exitCode) process.exitCode = 1;
         return;
       }
-      console.log(`anchored: yes, ${RecordStatus[result.status]}, since ${formatTime(result.anchoredAt)}`);
-      console.log(`  record id    ${result.recordId}`);
-      console.log(`  content hash ${result.contentHash}`);
+      out.say(`anchored: yes, ${RecordStatus[result.status]}, since ${formatTime(result.anchoredAt)}`);
+      out.say(`  record id    ${result.recordId}`);
+      out.say(`  content hash ${result.contentHash}`);
+      out.result({
+        recordId: result.recordId,
+        status: RecordStatus[result.status],
+        anchoredAt: result.anchoredAt,
+      });
     }),
   );
 
-interface BatchArgs {
+async function verifyBatchItem(args: VerifyArgs, hre: HardhatRuntimeEnvironment, out: Output) {
+  const proofsPath = (args.proofs as string).trim();
+  const proofs = readProofsFile(proofsPath);
+  const { contentHash } = await import("../src/records");
+  let item = undefined as BatchProofsFile["items"][number] | undefined;
+  let hash: string | undefined;
+  if (args.item?.trim()) {
+    item = proofs.items.find((entry) => entry.file === args.item?.trim());
+    if (!item) throw new UserError(`--item ${args.item}: ${proofsPath} has no item for that file name`);
+  }
+  if (args.file?.trim()) {
+    hash = contentHash(readBytesFile(args.file.trim(), "file"));
+    if (!item) item = proofs.items.find((entry) => entry.contentHash === hash);
+  } else if (!item) {
+    throw new UserError(`Missing --item or --file: name the item of ${proofsPath} to check`);
+  }
+  const context = await taskContext(hre, { sign: false });
+  checkProofsNetwork(proofs, context, proofsPath);
+  const batchId = BigInt(proofs.batchId);
+  const name = item?.file ?? path.basename(args.file ?? "");
+  if (!item || (hash !== undefined && hash !== item.contentHash)) {
+    out.say(`in batch: no (${name}'s content ${hash} is not the content of an item of batch ${proofs.batchId})`);
+    out.result({
+      verified: false,
+      batchId: proofs.batchId,
+      item: name,
+      contentHash: hash ?? null,
+      reason: "not-in-batch",
+    });
+    if (args.exitCode) process.exitCode = 1;
+    return;
+  }
+  const result = await context.client.verifyBatchItem(batchId, item.proof, item);
+  const reason = result.valid ? "valid" : result.retracted ? "retracted" : "not-anchored";
+  out.say(
+    `in batch: ${result.valid ? "yes" : "no"}, ${item.file} of batch ${proofs.batchId}` +
+      (result.valid ? "" : result.retracted ? " (retracted by the patient or a delegate)" : " (not on this chain)"),
+  );
+  out.say(
+    `  submitter ${result.submitter}: ${result.submitterIsActiveProvider ? "an active registered provider" : "NOT an active registered provider"}`,
+  );
+  out.result({
+    verified: result.valid,
+    reason,
+    batchId: proofs.batchId,
+    item: item.file,
+    contentHash: item.contentHash,
+    submitter: result.submitter,
+    submitterIsActiveProvider: result.submitterIsActiveProvider,
+  });
+  if (!result.valid && args.exitCode) process.exitCode = 1;
+}
+
+interface BatchArgs extends CommonArgs {
   from?: string;
   dir?: string;
   patient?: string;
   category?: string;
   uri?: string;
   out?: string;
+  force?: boolean;
 }
 
-/** The proofs file record:batch writes: everything needed to prove one file of the batch later. */
-export interface BatchProofsFile {
-  network: string;
-  chainId: number;
-  recordRegistry: string;
-  batchId: string;
-  root: string;
-  submitter: string;
-  uri: string;
-  txHash: string;
-  items: { file: string; patient: string; category: string; contentHash: string; proof: string[] }[];
+/** `<dir>.proofs.json` next to the folder. */
+function defaultProofsPath(dir: string): string {
+  return `${path.resolve(dir).replace(/[\\/]+$/, "")}.proofs.json`;
 }
 
-task(
+cliTask(
   "record:batch",
   "Anchors every file of a folder for a patient and category as one Merkle batch (a provider, --from)",
 )
@@ -111,58 +204,127 @@ task(
   .addOptionalParam("patient", "The patient (default: the --from account)")
   .addOptionalParam("category", `The records' category code, e.g. "laboratory" (required)`)
   .addOptionalParam("uri", "Where the batch is kept (optional, emitted only)", "")
-  .addOptionalParam("out", "The proofs JSON file (default: <dir>.proofs.json next to the folder)")
+  .addOptionalParam("out", "The proofs JSON file (default: <dir>.proofs.json next to the folder); kept unless --force")
+  .addFlag("force", "Replace --out if it exists")
   .setAction(
-    cliAction(async (args: BatchArgs, hre) => {
+    cliAction(async (args: BatchArgs, hre, out) => {
       const dir = path.resolve(required(args.dir, "dir", "give the folder of files to anchor"));
       const category = parseCategory(args.category);
-      if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError(`${dir} is not a folder`);
-      const names = fs
-        .readdirSync(dir, { withFileTypes: true })
-        .filter((entry) => entry.isFile() && !entry.name.startsWith("."))
-        .map((entry) => entry.name)
-        .sort();
-      if (names.length === 0) throw new UserError(`No files in ${dir}`);
-      const out = path.resolve(args.out?.trim() || `${dir.replace(/[\\/]+$/, "")}.proofs.json`);
+      const file = checkOutputFile(args.out?.trim() || defaultProofsPath(dir), "out", Boolean(args.force));
 
       const { client, deployment, from } = await taskContext(hre, { from: args.from, sign: true });
-      const patient = args.patient?.trim() ? parseAddress(args.patient, "patient") : (from as string);
-      const { contentHash } = await import("../src/records");
-      const id = client.categoryIdOf(category);
-      const items = names.map((name) => ({
-        patient,
-        category: id,
-        contentHash: contentHash(readFile(path.join(dir, name))),
-      }));
-      const seen = new Set<string>();
-      for (const [i, item] of items.entries()) {
-        if (seen.has(item.contentHash))
-          throw new UserError(`${names[i]} has the same content as another file of ${dir}`);
-        seen.add(item.contentHash);
+      const submitter = getAddress(from as string);
+      const patient = args.patient?.trim() ? parseAddress(args.patient, "patient") : submitter;
+      const { names, items } = folderItems(dir, patient, client.dataCategoryIdOf(category));
+      const { buildBatch, batchId: batchIdOf } = await import("../src/records");
+      const batch = buildBatch(items);
+      const id = batchIdOf(submitter, batch.root);
+      const existing = await client.records.batchOf(id);
+      if (existing.root !== ZeroHash) {
+        throw new UserError(
+          `These files are already anchored by ${submitter} as batch ${formatBatchId(id)}: rebuild its proofs with ` +
+            `record:proofs --dir ${args.dir} --patient ${patient} --category ${category} --submitter ${submitter}`,
+        );
       }
-      const uri = args.uri ?? "";
-      const batch = await client.anchorBatch(items, uri);
       const proofs: BatchProofsFile = {
         network: deployment.network,
         chainId: deployment.chainId,
         recordRegistry: deployment.recordRegistry,
-        batchId: batch.batchId.toString(),
+        batchId: formatBatchId(id),
         root: batch.root,
-        submitter: getAddress(from as string),
-        uri,
-        txHash: batch.receipt.hash,
+        submitter,
+        uri: args.uri ?? "",
+        status: "pending",
+        txHash: null,
+        blockNumber: null,
         items: items.map((item, i) => ({ file: names[i], ...item, proof: batch.proofs[i] })),
       };
-      fs.writeFileSync(out, `${JSON.stringify(proofs, null, 2)}\n`);
-      console.log(`Anchored ${items.length} file(s) of ${dir} for patient ${patient} in ${category} as one batch`);
-      console.log(`  batch id ${proofs.batchId}`);
-      console.log(`  root     ${batch.root}`);
-      console.log(`  ${formatReceipt(batch.receipt)}`);
-      console.log(`Proofs written to ${out}`);
+      // The proofs are on disk before the root is sent: a paid batch never loses them.
+      writeOutputFile(file, `${toJson(proofs)}\n`);
+      out.say(`Proofs of ${items.length} file(s) written to ${file.path}; sending the root`);
+      const anchored = await client.anchorBatch(items, proofs.uri);
+      if (anchored.batchId !== id) {
+        throw new UserError(`The registry gave batch id ${formatBatchId(anchored.batchId)}, not ${proofs.batchId}`);
+      }
+      const final = { ...proofs, status: "anchored" as const, txHash: anchored.receipt.hash };
+      writeOutputFile({ ...file, force: true }, `${toJson({ ...final, blockNumber: anchored.receipt.blockNumber })}\n`);
+      out.say(`Anchored ${items.length} file(s) of ${dir} for patient ${patient} in ${category} as one batch`);
+      out.say(`  batch id ${proofs.batchId}`);
+      out.say(`  root     ${batch.root}`);
+      out.say(`  ${formatReceipt(anchored.receipt)}`);
+      out.result({
+        batchId: proofs.batchId,
+        root: batch.root,
+        count: items.length,
+        proofsFile: file.path,
+        ...receiptJson(anchored.receipt),
+      });
     }),
   );
 
-interface RetractItemArgs {
+interface ProofsArgs extends CommonArgs {
+  dir?: string;
+  patient?: string;
+  category?: string;
+  submitter?: string;
+  out?: string;
+  force?: boolean;
+}
+
+cliTask("record:proofs", "Rebuilds the proofs file of an anchored batch from the same folder (read-only)")
+  .addOptionalParam("dir", "The folder that was anchored (required)")
+  .addOptionalParam("patient", "The patient of the batch (required)")
+  .addOptionalParam("category", `The records' category code, e.g. "laboratory" (required)`)
+  .addOptionalParam("submitter", "The account that anchored the batch (required)")
+  .addOptionalParam("out", "The proofs JSON file (default: <dir>.proofs.json next to the folder); kept unless --force")
+  .addFlag("force", "Replace --out if it exists")
+  .setAction(
+    cliAction(async (args: ProofsArgs, hre, out) => {
+      const dir = path.resolve(required(args.dir, "dir", "give the folder that was anchored"));
+      const category = parseCategory(args.category);
+      const patient = parseAddress(args.patient, "patient");
+      const submitter = parseAddress(args.submitter, "submitter");
+      const file = checkOutputFile(args.out?.trim() || defaultProofsPath(dir), "out", Boolean(args.force));
+      const { client, deployment } = await taskContext(hre, { sign: false });
+      const { names, items } = folderItems(dir, patient, client.dataCategoryIdOf(category));
+      const { buildBatch, batchId: batchIdOf } = await import("../src/records");
+      const batch = buildBatch(items);
+      const id = batchIdOf(submitter, batch.root);
+      const stored = await client.records.batchOf(id);
+      if (stored.root === ZeroHash) {
+        throw new UserError(
+          `No batch of these ${items.length} file(s) by ${submitter} is anchored (it would be ${formatBatchId(id)}): ` +
+            "check --dir (the same files, unchanged), --patient, --category and --submitter",
+        );
+      }
+      const logs = await client.records.queryFilter(
+        client.records.filters.BatchAnchored(id),
+        deployment.deploymentBlock,
+        "latest",
+      );
+      const proofs: BatchProofsFile = {
+        network: deployment.network,
+        chainId: deployment.chainId,
+        recordRegistry: deployment.recordRegistry,
+        batchId: formatBatchId(id),
+        root: batch.root,
+        submitter,
+        uri: logs[0]?.args.uri ?? "",
+        status: "anchored",
+        txHash: logs[0]?.transactionHash ?? null,
+        blockNumber: logs[0]?.blockNumber ?? null,
+        items: items.map((item, i) => ({ file: names[i], ...item, proof: batch.proofs[i] })),
+      };
+      writeOutputFile(file, `${toJson(proofs)}\n`);
+      out.say(`Rebuilt the proofs of batch ${proofs.batchId} (${items.length} file(s)) into ${file.path}`);
+      out.say(
+        `  anchored at ${formatTime(Number(stored.anchoredAt))}${proofs.txHash ? ` in tx ${proofs.txHash}` : ""}`,
+      );
+      out.result({ batchId: proofs.batchId, root: batch.root, count: items.length, proofsFile: file.path });
+    }),
+  );
+
+interface RetractItemArgs extends CommonArgs {
   from?: string;
   proofs?: string;
   item?: string;
@@ -179,49 +341,44 @@ function batchItemOf(args: RetractItemArgs): {
   item: { patient: string; category: string; contentHash: string };
 } {
   if (args.proofs?.trim()) {
-    const file = path.resolve(args.proofs.trim());
+    const file = args.proofs.trim();
+    const proofs = readProofsFile(file);
     const name = required(args.item, "item", "give the file name of the item in the proofs file");
-    let proofs: BatchProofsFile;
-    try {
-      proofs = JSON.parse(new TextDecoder().decode(readFile(file))) as BatchProofsFile;
-    } catch (error) {
-      if (error instanceof UserError) throw error;
-      throw new UserError(`${file} is not a proofs file written by record:batch (not JSON)`);
-    }
-    const found = Array.isArray(proofs.items) ? proofs.items.find((entry) => entry.file === name) : undefined;
-    if (!found) throw new UserError(`${file} has no item for the file "${name}"`);
+    const found = proofs.items.find((entry) => entry.file === name);
+    if (!found) throw new UserError(`--item ${name}: ${file} has no item for that file name`);
     return {
       batchId: BigInt(proofs.batchId),
       item: { patient: found.patient, category: found.category, contentHash: found.contentHash },
     };
   }
-  const batchText = required(args.batchId, "batch-id", "give the batch id, or --proofs and --item");
-  if (!/^\d+$/.test(batchText)) throw new UserError(`--batch-id must be a decimal number, got "${batchText}"`);
+  const batchId = parseBatchId(args.batchId);
   const contentHash = required(args.contentHash, "content-hash", "give the item's SHA-256 (0x + 64 hex digits)");
   if (!isHexString(contentHash, 32)) throw new UserError(`--content-hash must be a bytes32, got "${contentHash}"`);
   return {
-    batchId: BigInt(batchText),
+    batchId,
     item: { patient: parseAddress(args.patient, "patient"), category: parseCategory(args.category), contentHash },
   };
 }
 
-task("record:retract-batch-item", "Retracts one item of a batch, as its patient or a live delegate (--from)")
+cliTask("record:retract-batch-item", "Retracts one item of a batch, as its patient or a live delegate (--from)")
   .addOptionalParam("from", FROM)
   .addOptionalParam("proofs", "The proofs file written by record:batch (or give --batch-id and the item's values)")
   .addOptionalParam("item", "With --proofs: the file name of the item")
-  .addOptionalParam("batchId", "The batch id (without --proofs)")
+  .addOptionalParam("batchId", "The batch id, in hex (without --proofs)")
   .addOptionalParam("patient", "The patient the item names (without --proofs)")
   .addOptionalParam("category", "The item's category code or id (without --proofs)")
   .addOptionalParam("contentHash", "The item's SHA-256 (without --proofs)")
   .addOptionalParam("reason", "Why; only its hash goes on-chain (required)")
   .setAction(
-    cliAction(async (args: RetractItemArgs, hre) => {
+    cliAction(async (args: RetractItemArgs, hre, out) => {
       const { batchId, item } = batchItemOf(args);
       const reason = required(args.reason, "reason", "say why the item is retracted (only its hash is sent)");
       const { client, from } = await taskContext(hre, { from: args.from, sign: true });
       const receipt = await client.retractBatchItem(batchId, item, reason);
-      console.log(`${from} retracted the item ${item.contentHash} of patient ${item.patient} from batch ${batchId}`);
-      console.log(`  it no longer verifies; the batch's other items are unchanged`);
-      console.log(`  ${formatReceipt(receipt)}`);
+      const id = formatBatchId(batchId);
+      out.say(`${from} retracted the item ${item.contentHash} of patient ${item.patient} from batch ${id}`);
+      out.say(`  it no longer verifies; the batch's other items are unchanged`);
+      out.say(`  ${formatReceipt(receipt)}`);
+      out.result({ batchId: id, ...item, by: from, ...receiptJson(receipt) });
     }),
   );
