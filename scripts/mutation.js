@@ -58,8 +58,10 @@ function copyProject() {
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
   if (process.env.MUTATION_REF) {
-    const archive = execFileSync("git", ["archive", "--format=tar", process.env.MUTATION_REF], { cwd: root });
-    execFileSync("tar", ["-x", "-C", work], { input: archive });
+    const archive = path.join(work, ".source.tar");
+    execFileSync("git", ["archive", "--format=tar", "-o", archive, process.env.MUTATION_REF], { cwd: root });
+    execFileSync("tar", ["-xf", archive, "-C", work]);
+    fs.rmSync(archive);
   } else {
     const listed = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], {
       cwd: root,
