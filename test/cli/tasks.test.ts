@@ -14,7 +14,6 @@ import { chainState, deployForTasks, jsonOf, runTask, temporaryDir } from "./cli
 describe("Command-line tasks", function () {
   let deployment: Deployment;
   let deploymentsDir: string;
-  let registrar: string;
   let patient: string;
   let clinic: string;
   let er: string;
@@ -36,7 +35,7 @@ describe("Command-line tasks", function () {
   before(async function () {
     ({ deployment, dir: deploymentsDir } = await deployForTasks());
     const signers = await hre.ethers.getSigners();
-    [registrar, patient, clinic, er, delegate, newKey, stranger] = signers.slice(0, 7).map((s) => s.address);
+    [patient, clinic, er, delegate, newKey, stranger] = signers.slice(1, 7).map((s) => s.address);
     work = temporaryDir("cli-work");
     const register = async (provider: string, identifier: string, capabilities: string) =>
       expect((await runTask("provider:register", { provider, identifier, capabilities })).code).to.equal(0);
