@@ -82,11 +82,18 @@ function run(command: string, args: string[], cwd: string): string {
   }
 }
 
-/** `dist/esm/index.mjs`: the CommonJS build's exports as ESM named exports, with declarations that re-export it. */
-function writeEsmEntry(dir: string): void {
+/**
+ * `dist/esm/index.mjs`: the CommonJS build's exports as ESM named exports, with declarations that re-export it. The
+ * names are read by loading the build in a child process that finds its dependencies in the project's node_modules.
+ */
+function writeEsmEntry(root: string, dir: string): void {
   const entry = path.join(dir, "dist", "src", "index.js");
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const names = Object.keys(require(entry) as Record<string, unknown>).filter(
+  const listed = execFileSync(
+    process.execPath,
+    ["-e", "console.log(JSON.stringify(Object.keys(require(process.argv[1]))))", entry],
+    { encoding: "utf8", env: { ...process.env, NODE_PATH: path.join(root, "node_modules") } },
+  );
+  const names = (JSON.parse(listed) as string[]).filter(
     (name) => name !== "default" && name !== "__esModule" && /^[A-Za-z_$][\w$]*$/.test(name),
   );
   const esm = path.join(dir, "dist", "esm");
@@ -110,7 +117,7 @@ export function buildPackage(root: string, outDir: string): BuiltPackage {
 
   const tsc = path.join(path.dirname(require.resolve("typescript/package.json")), "bin", "tsc");
   run(process.execPath, [tsc, "-p", path.join(root, "tsconfig.build.json"), "--outDir", path.join(dir, "dist")], root);
-  writeEsmEntry(dir);
+  writeEsmEntry(root, dir);
 
   fs.mkdirSync(path.join(dir, "abi"));
   for (const name of SHIPPED_CONTRACTS) {
