@@ -9,6 +9,8 @@
  * CONFIRM_MAINNET=yes (needed for any chain that is not a known testnet), DEPLOYMENTS_DIR, IGNITION_DEPLOYMENT_ID.
  * No key is ever printed.
  */
+import fs from "node:fs";
+import path from "node:path";
 import hre from "hardhat";
 
 import { loadDeployment, saveDeployment, type Deployment } from "../src/deployment";
@@ -19,7 +21,7 @@ import {
   chainIdOf,
   deployRegistries,
 } from "./lib/deploy-registries";
-import { describeError } from "./lib/errors";
+import { UserError, describeError } from "./lib/errors";
 
 async function main(): Promise<void> {
   const network = hre.network.name;
@@ -27,6 +29,8 @@ async function main(): Promise<void> {
   const registryAdmin = addressFromEnv("REGISTRY_ADMIN");
   const chainId = await chainIdOf(hre);
   assertDeployableChain(chainId, network, process.env.CONFIRM_MAINNET === "yes");
+  // Nothing paid is lost: the deployment file must be writable before any contract is deployed.
+  if (network !== "hardhat") checkWritableDir(deploymentsDir());
   if (!(chainId in TEST_CHAIN_IDS)) console.log(`CONFIRM_MAINNET=yes: deploying to mainnet chain ${chainId}`);
 
   const deployment = await deployRegistries(hre, {
@@ -60,6 +64,18 @@ async function main(): Promise<void> {
       }
     : deployment;
   console.log(`Saved ${saveDeployment(record, dir)}`);
+}
+
+/** Refuses, before anything is sent, a deployments folder that cannot be created or written. */
+function checkWritableDir(dir: string): void {
+  const probe = path.join(dir, `.deploy.${process.pid}.probe`);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(probe, "", { flag: "wx" });
+    fs.rmSync(probe, { force: true });
+  } catch (error) {
+    throw new UserError(`Cannot write the deployment file into ${dir}: ${(error as Error).message}`);
+  }
 }
 
 function previousDeployment(network: string, dir: string): Deployment | undefined {

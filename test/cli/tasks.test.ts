@@ -9,6 +9,7 @@ import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 
 import type { Deployment } from "../../src/deployment";
+import { inOptionTerms } from "../../tasks/cli";
 import { chainState, deployForTasks, jsonOf, runTask, temporaryDir } from "./cli-harness";
 
 describe("Command-line tasks", function () {
@@ -155,6 +156,21 @@ describe("Command-line tasks", function () {
       });
       expect(verify.code).to.equal(1);
       expect(verify.stdout).to.match(/^in batch: no/);
+    });
+  });
+
+  context("access:export", function () {
+    it("should keep an existing --out without --force and replace it with --force", async function () {
+      const out = path.join(work, "audit.json");
+      fs.writeFileSync(out, "keep me");
+      const kept = await runTask("access:export", { patient, out });
+      expect(kept.code).to.equal(1);
+      expect(kept.stderr).to.include("already exists: add --force");
+      expect(fs.readFileSync(out, "utf8")).to.equal("keep me");
+      const replaced = await runTask("access:export", { patient, out, force: true, json: true });
+      expect(replaced.code, replaced.stderr).to.equal(0);
+      expect(jsonOf(replaced)).to.include({ ok: true, file: out });
+      expect(JSON.parse(fs.readFileSync(out, "utf8"))).to.include({ resourceType: "Bundle" });
     });
   });
 
@@ -338,6 +354,13 @@ describe("Command-line tasks", function () {
       expect(jsonOf(ok).expiresAt).to.equal(Date.UTC(2098, 1, 1, 9) / 1000);
       const local = await runTask("delegate:set", { from: "1", delegate, expires: "2098-02-01T09:00" });
       expect(local.stderr).to.include(`--expires "2098-02-01T09:00" has no time zone`);
+    });
+
+    it("should name the option, not the SDK's field, in an error that comes from the SDK", function () {
+      expect(inOptionTerms("Invalid expiresAt 99: expected unix seconds")).to.equal(
+        "Invalid --expires 99: expected unix seconds",
+      );
+      expect(inOptionTerms("notBefore must be before expiresAt")).to.equal("--not-before must be before --expires");
     });
 
     it("should cap durations at 100 years", async function () {
