@@ -1,0 +1,12 @@
+/**
+ * The parts of the project's SDK the portal uses, from its browser-safe modules. `src/index.ts` also exports the
+ * deployment files' helpers, which read the file system (node:fs): the portal gets its deployments from
+ * `deployments.json` instead (see deployments.ts).
+ */
+export * from "../../src/codes";
+export * from "../../src/client";
+export * from "../../src/errors";
+export * from "../../src/history";
+export * from "../../src/records";
+export { toFhirAuditEvents, fhirAuditBundle } from "../../src/fhir/audit";
+export type { DeploymentAddresses, Deployment } from "../../src/deployment";
