@@ -62,7 +62,7 @@ function portFree(port: number): Promise<boolean> {
 }
 
 async function pickPort(wanted: number): Promise<number> {
-  if (await portFree(wanted)) return wanted;
+  if (wanted > 0 && (await portFree(wanted))) return wanted;
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);

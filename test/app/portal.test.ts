@@ -1,0 +1,433 @@
+/**
+ * The web portal in a real browser: Debian's Chromium driven by playwright-core (no browser download), against
+ * `npm run app`'s stack (a local chain with the registries and two named demo providers, and the built static site
+ * served by Vite's preview server). An injected EIP-1193 test wallet, announced through EIP-6963, plays the patient
+ * (dev account 1) and City Clinic (dev account 2) in two pages, and forwards every request to the node.
+ *
+ * Skipped, with the reason printed, when Chromium is not installed (`.ci/run` installs it). Screenshots of each view
+ * go to app/test-results/ (git-ignored); axe-core runs on each view and must find no serious or critical violation.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+
+import { forwardToNode, testWalletScript } from "./wallet";
+
+const CHROMIUM = process.env.PORTAL_CHROMIUM ?? "/usr/bin/chromium";
+const ROOT = path.resolve(__dirname, "..", "..");
+const OUT = path.join(ROOT, "app", "test-results");
+const PATIENT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+const CLINIC = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+const IMAGING = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+const GUARDIAN = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
+const TX_TIMEOUT = 30_000;
+
+interface Stack {
+  url: string;
+  rpcUrl: string;
+}
+
+/** Starts `npm run app`'s script in preview mode on free ports; resolves when it prints PORTAL_READY. */
+function startStack(): Promise<{ child: ChildProcess; stack: Stack }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [require.resolve("hardhat/internal/cli/cli.js"), "run", "scripts/app.ts", "--no-compile"],
+      {
+        cwd: ROOT,
+        env: { ...process.env, PORTAL_MODE: "preview", PORTAL_PORT: "0", PORTAL_RPC_PORT: "0" },
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+      },
+    );
+    let output = "";
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const line = output.split("\n").find((l) => l.startsWith("PORTAL_READY "));
+      if (line) resolve({ child, stack: JSON.parse(line.slice("PORTAL_READY ".length)) as Stack });
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`npm run app's script exited (${code}):\n${output}`)));
+  });
+}
+
+function stopStack(child: ChildProcess | undefined): void {
+  if (child?.pid && child.exitCode === null) {
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+describe("Web portal in Chromium", function () {
+  this.timeout(180_000);
+  this.bail(true); // each step builds on the one before
+
+  let child: ChildProcess | undefined;
+  let stack: Stack;
+  let browser: Browser | undefined;
+  let context: BrowserContext;
+  let patient: Page;
+  let clinic: Page;
+  let downloads: string;
+
+  before(async function () {
+    if (!fs.existsSync(CHROMIUM)) {
+      console.log(`    Skipping the portal browser test: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+      this.skip();
+    }
+    fs.mkdirSync(OUT, { recursive: true });
+    downloads = fs.mkdtempSync(path.join(os.tmpdir(), "portal-downloads-"));
+    const started = await startStack();
+    child = started.child;
+    stack = started.stack;
+    const { chromium } = await import("playwright-core");
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    context = await browser.newContext({
+      viewport: { width: 1280, height: 900 },
+      locale: "en-GB",
+      timezoneId: "Europe/Amsterdam",
+    });
+    context.setDefaultTimeout(15_000);
+    await context.exposeFunction("__walletRpc", (request: string) => forwardToNode(stack.rpcUrl, request));
+    await context.addInitScript({
+      content: testWalletScript(
+        [
+          {
+            uuid: "0b7c1d1e-0001-4000-8000-000000000001",
+            name: "Test Wallet (patient)",
+            rdns: "test.patient",
+            account: PATIENT,
+          },
+          {
+            uuid: "0b7c1d1e-0002-4000-8000-000000000002",
+            name: "Test Wallet (clinic)",
+            rdns: "test.clinic",
+            account: CLINIC,
+          },
+        ],
+        31337,
+      ),
+    });
+    patient = await context.newPage();
+    clinic = await context.newPage();
+    for (const [role, page] of [
+      ["patient", patient],
+      ["clinic", clinic],
+    ] as const) {
+      page.on("pageerror", (error) => console.log(`    [${role} page error] ${error.stack ?? error.message}`));
+      page.on("console", (message) => {
+        if (message.type() === "error") console.log(`    [${role} console] ${message.text()}`);
+      });
+    }
+  });
+
+  after(async () => {
+    await browser?.close();
+    stopStack(child);
+    if (downloads) fs.rmSync(downloads, { recursive: true, force: true });
+  });
+
+  /** Screenshot of the view, then axe-core: no serious or critical violation. */
+  async function audit(page: Page, name: string): Promise<void> {
+    await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
+    if (!(await page.evaluate("typeof window.axe !== 'undefined'"))) {
+      await page.addScriptTag({ path: require.resolve("axe-core/axe.min.js") });
+    }
+    const result = (await page.evaluate("window.axe.run(document, { resultTypes: ['violations'] })")) as {
+      violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[];
+    };
+    const serious = result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+    expect(serious, `axe on ${name}`).to.deep.equal([]);
+  }
+
+  function section(page: Page, title: string): Locator {
+    return page.locator("section", { has: page.getByRole("heading", { name: title, exact: true }) });
+  }
+
+  async function confirmed(page: Page, label: string | RegExp): Promise<void> {
+    const failed = page.locator(".activity li.failed", { hasText: label });
+    const ok = page.locator(".activity li.confirmed", { hasText: label }).first();
+    await Promise.race([
+      ok.waitFor({ timeout: TX_TIMEOUT }),
+      failed
+        .first()
+        .waitFor({ timeout: TX_TIMEOUT })
+        .then(async () => {
+          throw new Error(`Transaction failed: ${await failed.first().textContent()}`);
+        }),
+    ]);
+  }
+
+  /** Polls `condition` until it holds (the view redraws after a transaction is confirmed). */
+  async function until(condition: () => Promise<boolean>, timeout = TX_TIMEOUT): Promise<void> {
+    const end = Date.now() + timeout;
+    while (!(await condition())) {
+      if (Date.now() > end) throw new Error("Timed out waiting for the view to update");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async function connect(page: Page, wallet: string): Promise<void> {
+    await page.goto(stack.url);
+    await page.getByRole("button", { name: `Connect ${wallet}` }).click();
+    await page.locator(".role").waitFor();
+  }
+
+  it("connects the patient's wallet (EIP-6963) and shows the role", async () => {
+    await patient.goto(stack.url);
+    await patient.getByRole("button", { name: "Connect Test Wallet (clinic)" }).waitFor();
+    await audit(patient, "1-connect");
+    await patient.getByRole("button", { name: "Connect Test Wallet (patient)" }).click();
+    await expect(await patient.locator(".role").textContent()).to.equal("Role: Patient.");
+  });
+
+  it("grants in words, with a preview sentence, and shows the consent as a sentence", async () => {
+    const give = section(patient, "Give a consent");
+    await give.getByLabel("Provider", { exact: true }).selectOption(CLINIC);
+    await give.getByLabel("Category of records").selectOption("laboratory");
+    await give.getByLabel("add to (collect)").check();
+    await give.getByLabel("Duration").fill("60");
+    expect(await give.locator(".preview").textContent()).to.match(
+      /^Preview: City Clinic will be able to add to and access your laboratory results for treatment until \d+ \w+ \d{4}\.$/,
+    );
+    await give.getByRole("button", { name: "Grant now (you pay the fee)" }).click();
+    await confirmed(patient, "Grant: City Clinic may add to and access your laboratory results");
+    const item = section(patient, "Your consents").locator("li", {
+      hasText: "City Clinic may add to and access your laboratory results for treatment until",
+    });
+    await item.waitFor();
+    expect(await item.locator(".badge").textContent()).to.equal("active");
+  });
+
+  let signedForImaging = "";
+  let signedForClinicFile = "";
+
+  it("signs for two clinics at once, exported as files (and text)", async () => {
+    const give = section(patient, "Give a consent");
+    await give.getByLabel("Provider", { exact: true }).selectOption(CLINIC);
+    await give.getByLabel("Category of records").selectOption("clinical-notes");
+    await give.getByRole("button", { name: "Sign for the clinic to submit (no fee)" }).click();
+    await give.locator(".signed-item").first().waitFor();
+    await give.getByLabel("Provider", { exact: true }).selectOption(IMAGING);
+    await give.getByLabel("Category of records").selectOption("imaging");
+    await give.getByRole("button", { name: "Sign for the clinic to submit (no fee)" }).click();
+    await give.locator(".signed-item").nth(1).waitFor();
+    const [download] = await Promise.all([
+      patient.waitForEvent("download"),
+      give.getByRole("link", { name: "Download the signed consent for City Clinic" }).click(),
+    ]);
+    signedForClinicFile = path.join(downloads, download.suggestedFilename());
+    await download.saveAs(signedForClinicFile);
+    expect(JSON.parse(fs.readFileSync(signedForClinicFile, "utf8")).request.grantee).to.equal(CLINIC);
+    signedForImaging = await give.getByLabel("Signed consent for Harbour Imaging, as text to copy").inputValue();
+    expect(JSON.parse(signedForImaging).request.grantee).to.equal(IMAGING);
+    await audit(patient, "2-patient");
+  });
+
+  it("the clinic connects, sees its role, and submits both signatures in the other order, terms shown first", async () => {
+    await connect(clinic, "Test Wallet (clinic)");
+    expect(await clinic.locator(".role").textContent()).to.equal(
+      "Role: Registered provider: City Clinic (active; treatment, emergency care).",
+    );
+    const submit = section(clinic, "Submit a patient's signed consent");
+    await submit.getByLabel("Or paste the signed consent").fill(signedForImaging);
+    await submit.getByRole("button", { name: "Show the terms" }).click();
+    expect(await submit.locator(".terms .sentence").textContent()).to.contain(
+      `Patient ${PATIENT}: Harbour Imaging may access your imaging for treatment until`,
+    );
+    await submit.getByRole("button", { name: "Submit and pay the fee" }).click();
+    await confirmed(clinic, /Submit the consent signed by .* for imaging/);
+    await submit.getByLabel("Signed consent file").setInputFiles(signedForClinicFile);
+    await submit.locator(".terms .sentence", { hasText: "City Clinic may access your clinical notes" }).waitFor();
+    await submit.getByRole("button", { name: "Submit and pay the fee" }).click();
+    await confirmed(clinic, /Submit the consent signed by .* for clinical notes/);
+  });
+
+  it("checks consent as the clinic, with the reason when the answer is no", async () => {
+    const check = section(clinic, "Check a patient's consent");
+    await check.getByLabel("Patient's address").fill(PATIENT);
+    await check.getByLabel("Category").selectOption("laboratory");
+    await check.getByLabel("Purpose").selectOption("TREAT");
+    await check.getByRole("button", { name: "Check" }).click();
+    await check
+      .locator(".check-result", { hasText: "Yes: you may access laboratory results for treatment now." })
+      .waitFor();
+    await check.getByLabel("Purpose").selectOption("HRESCH");
+    await check.getByRole("button", { name: "Check" }).click();
+    await check
+      .locator(".check-result", {
+        hasText:
+          "No: you may not access laboratory results for healthcare research, because your consent covers treatment, not healthcare research.",
+      })
+      .waitFor();
+  });
+
+  it("records an access, anchors a record and a batch, and opens emergency access", async () => {
+    const access = section(clinic, "Record an access");
+    await access.getByLabel("Patient's address").fill(PATIENT);
+    await access.getByLabel("Category").selectOption("laboratory");
+    await access.getByRole("button", { name: "Record the access" }).click();
+    await confirmed(clinic, "Record access: access laboratory results for treatment");
+
+    const anchor = section(clinic, "Anchor a record for a patient");
+    await anchor.getByLabel("Patient's address").fill(PATIENT);
+    await anchor.getByLabel("Category").selectOption("laboratory");
+    await anchor.getByLabel("Record file").setInputFiles({
+      name: "clinic-note.txt",
+      mimeType: "text/plain",
+      buffer: Buffer.from("synthetic clinic note v1"),
+    });
+    await anchor.getByRole("button", { name: "Anchor the fingerprint" }).click();
+    await confirmed(clinic, "Anchor clinic-note.txt");
+
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), "portal-batch-"));
+    for (const n of [1, 2, 3]) fs.writeFileSync(path.join(folder, `result-${n}.txt`), `synthetic result ${n}`);
+    const batch = section(clinic, "Anchor a batch");
+    await batch.getByLabel("Patient's address").fill(PATIENT);
+    await batch.getByLabel("Folder of records").setInputFiles(folder);
+    const [proofs] = await Promise.all([
+      clinic.waitForEvent("download"),
+      batch.getByRole("button", { name: "Hash, save the proofs, anchor the root" }).click(),
+    ]);
+    const proofsFile = path.join(downloads, proofs.suggestedFilename());
+    await proofs.saveAs(proofsFile);
+    expect(JSON.parse(fs.readFileSync(proofsFile, "utf8")).items).to.have.length(3);
+    await confirmed(clinic, "Anchor a batch of 3 records");
+    expect(await batch.locator("progress").getAttribute("value")).to.equal("3");
+
+    const emergency = section(clinic, "Emergency access (break-glass)");
+    await emergency.getByLabel("Patient's address").fill(PATIENT);
+    await emergency.getByLabel("Clinical reason").fill("unconscious on arrival");
+    await emergency.getByRole("button", { name: "Open emergency access" }).click();
+    await confirmed(clinic, "Open emergency access");
+    await audit(clinic, "3-clinic");
+  });
+
+  it("the patient sees the open break-glass window with its remaining time, and closes it", async () => {
+    await patient.getByRole("button", { name: "My consents (patient)" }).click();
+    const glass = section(patient, "Emergency access (break-glass)");
+    const open = glass.locator("li", { hasText: "City Clinic has emergency access:" });
+    await open.waitFor();
+    expect(await open.textContent()).to.match(/23 hours 59 minutes left|1 day left/);
+    await glass.getByRole("button", { name: "Close City Clinic's emergency access" }).click();
+    await confirmed(patient, "Close City Clinic's emergency access");
+    await section(patient, "Emergency access (break-glass)").getByText("No emergency window is open.").waitFor();
+  });
+
+  it("anchors a file's fingerprint and verifies files in the browser", async () => {
+    const records = section(patient, "Records");
+    const report = {
+      name: "lab-report.txt",
+      mimeType: "text/plain",
+      buffer: Buffer.from("synthetic lab report: HbA1c 5.4%"),
+    };
+    await records.getByLabel("Category", { exact: true }).selectOption("laboratory");
+    await records.getByLabel("File to anchor").setInputFiles(report);
+    await records.getByRole("button", { name: "Anchor the fingerprint" }).click();
+    await confirmed(patient, "Anchor the fingerprint of lab-report.txt");
+    const fresh = section(patient, "Records");
+    await fresh.getByLabel("Verify a file").setInputFiles(report);
+    await fresh
+      .locator(".verify-result", { hasText: "Yes: lab-report.txt is exactly the record anchored on" })
+      .waitFor();
+    await fresh
+      .getByLabel("Verify a file")
+      .setInputFiles({ ...report, buffer: Buffer.from("synthetic lab report: HbA1c 5.5%") });
+    await fresh
+      .locator(".verify-result", { hasText: "No: lab-report.txt is not a record anchored for this patient." })
+      .waitFor();
+    expect(await fresh.locator(".records").textContent())
+      .to.contain("anchored")
+      .and.contain("by City Clinic");
+  });
+
+  it("appoints a guardian until a date and removes them", async () => {
+    const guardians = section(patient, "Guardians (delegates)");
+    await guardians.getByLabel("Guardian's address").fill(GUARDIAN);
+    await guardians.getByLabel("Until (included)").fill(`${new Date().getFullYear() + 1}-06-30`);
+    await guardians.getByRole("button", { name: "Appoint guardian" }).click();
+    await confirmed(patient, "Appoint guardian");
+    const fresh = section(patient, "Guardians (delegates)");
+    await fresh.getByText(/is your guardian until 30 Jun \d{4}/).waitFor();
+    await fresh.getByRole("button", { name: /Remove guardian/ }).click();
+    await confirmed(patient, "Remove guardian");
+    await section(patient, "Guardians (delegates)").getByText("You have no guardian.").waitFor();
+  });
+
+  it("revokes with confirmation; the clinic's refused action shows the readable error", async () => {
+    const item = section(patient, "Your consents").locator("li", {
+      hasText: "City Clinic may add to and access your laboratory results",
+    });
+    await item.getByRole("button", { name: "Revoke" }).click();
+    await item.getByRole("button", { name: "Yes, revoke" }).click();
+    await confirmed(patient, "Revoke: City Clinic may add to and access your laboratory results");
+    const revoked = section(patient, "Your consents").locator("li", {
+      hasText: "City Clinic could add to and access your laboratory results",
+    });
+    expect(await revoked.locator(".badge").textContent()).to.equal("revoked");
+
+    const access = section(clinic, "Record an access");
+    await access.getByRole("button", { name: "Record the access" }).click();
+    const failed = clinic.locator(".activity li.failed").first();
+    await failed.waitFor({ timeout: TX_TIMEOUT });
+    expect(await failed.textContent()).to.match(
+      /Record access: access laboratory results for treatment: failed\. 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC is not authorised to access category laboratory of patient 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 for purpose TREAT right now\./,
+    );
+  });
+
+  it("revokes everything after a clear warning", async () => {
+    const all = section(patient, "Revoke everything");
+    await all.getByRole("button", { name: "Revoke everything" }).click();
+    expect(await all.getByRole("alert").textContent()).to.contain(
+      "also cancels every signed consent that a clinic has not submitted yet",
+    );
+    await all.getByRole("button", { name: "Yes, revoke everything" }).click();
+    await confirmed(patient, "Revoke everything");
+    const badges = section(patient, "Your consents").locator(".badge");
+    await until(async () => (await badges.allTextContents()).filter((b) => b === "revoked").length === 3);
+    expect(await badges.allTextContents()).to.deep.equal(["revoked", "revoked", "revoked"]);
+  });
+
+  it("shows the access history and downloads it as FHIR AuditEvent JSON", async () => {
+    const history = section(patient, "Access history");
+    const text = await history.locator(".history").textContent();
+    expect(text).to.contain("City Clinic accessed your laboratory results for treatment");
+    expect(text).to.contain("City Clinic opened emergency access (break-glass)");
+    expect(text).to.contain("You closed City Clinic's emergency access");
+    expect(text).to.contain("You revoked every consent");
+    const [download] = await Promise.all([
+      patient.waitForEvent("download"),
+      history.getByRole("link", { name: "Download as FHIR AuditEvent JSON" }).click(),
+    ]);
+    const file = path.join(downloads, "audit.json");
+    await download.saveAs(file);
+    const bundle = JSON.parse(fs.readFileSync(file, "utf8")) as {
+      resourceType: string;
+      entry: { resource: { resourceType: string } }[];
+    };
+    expect(bundle.resourceType).to.equal("Bundle");
+    expect(bundle.entry.length).to.be.greaterThan(5);
+    expect(bundle.entry.every((e) => e.resource.resourceType === "AuditEvent")).to.equal(true);
+    await audit(patient, "4-patient-after");
+  });
+
+  it("detects a wrong network and switches back", async () => {
+    await patient.evaluate("window.__testChain.set('0x1')");
+    await patient.getByRole("heading", { name: "Wrong network" }).waitFor();
+    expect(await patient.getByRole("alert").first().textContent()).to.contain(
+      "Your wallet is on Ethereum (chain id 1)",
+    );
+    await audit(patient, "5-wrong-network");
+    await patient.getByRole("button", { name: "Switch to Local development chain (chain 31337)" }).click();
+    await section(patient, "Your consents").waitFor();
+  });
+});
