@@ -12,3 +12,4 @@ export * from "./client";
 export * from "./deployment";
 export * from "./duration";
 export * from "./abi";
+export * from "./privacy";
