@@ -119,3 +119,8 @@ export function statusLine(): HTMLParagraphElement {
 export async function fileBytes(file: Blob): Promise<Uint8Array> {
   return new Uint8Array(await file.arrayBuffer());
 }
+
+/** Sentence parts as nodes: emphasised parts in <em>. */
+export function sentence(parts: (string | { em: string })[]): Child[] {
+  return parts.map((part) => (typeof part === "string" ? part : h("em", {}, part.em)));
+}

@@ -106,17 +106,37 @@ export function shortHex(value: string): string {
   return value.length > 12 ? `${value.slice(0, 6)}…${value.slice(-4)}` : value;
 }
 
+/** A piece of a sentence: plain text, or words to emphasise (what, which records, why). */
+export type SentencePart = string | { em: string };
+
 /**
- * One consent in a sentence: "City Clinic may access your laboratory results for treatment until 31 Mar 2027", or
- * "City Clinic may not see your imaging" for a deny.
+ * One consent in a sentence: "City Clinic may *access* your *laboratory results* for *treatment* until 31 Mar
+ * 2027", or "City Clinic may not see any of your *imaging*" for a deny.
  */
-export function consentSentence(name: string, category: string, consent: ConsentView, status?: ConsentStatus): string {
+export function consentParts(
+  name: string,
+  category: string,
+  consent: ConsentView,
+  status?: ConsentStatus,
+): SentencePart[] {
   const what = categoryWords(category);
-  if (consent.decision === Decision.Deny) return `${name} may not see any of your ${what}`;
+  if (consent.decision === Decision.Deny) return [`${name} may not see any of your `, { em: what }];
   const verb = status === ConsentStatus.Revoked || status === ConsentStatus.Expired ? "could" : "may";
   const from = consent.notBefore > 0 && status === ConsentStatus.Pending ? ` from ${day(consent.notBefore)}` : "";
-  return (
-    `${name} ${verb} ${actionWords(consent.actions)} your ${what} for ${purposeWords(consent.purposes)}` +
-    `${from} until ${day(consent.expiresAt - 1)}`
-  );
+  return [
+    `${name} ${verb} `,
+    { em: actionWords(consent.actions) },
+    " your ",
+    { em: what },
+    " for ",
+    { em: purposeWords(consent.purposes) },
+    `${from} until ${day(consent.expiresAt - 1)}`,
+  ];
+}
+
+/** {@link consentParts} as plain text. */
+export function consentSentence(name: string, category: string, consent: ConsentView, status?: ConsentStatus): string {
+  return consentParts(name, category, consent, status)
+    .map((part) => (typeof part === "string" ? part : part.em))
+    .join("");
 }

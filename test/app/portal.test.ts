@@ -231,6 +231,7 @@ describe("Web portal in Chromium", function () {
     signedForImaging = await give.getByLabel("Signed consent for Harbour Imaging, as text to copy").inputValue();
     expect(JSON.parse(signedForImaging).request.grantee).to.equal(IMAGING);
     await audit(patient, "2-patient");
+    await patient.screenshot({ path: path.join(OUT, "patient-overview.png") }); // the first screen, for the README
   });
 
   it("the clinic connects, sees its role, and submits both signatures in the other order, terms shown first", async () => {

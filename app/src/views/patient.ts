@@ -1,11 +1,12 @@
 /** The patient view: consents in sentences, grant, sign for clinics, revoke, deny, delegates, break-glass. */
-import { field, h, replace, section, statusLine, downloadLink } from "../dom";
+import { field, h, replace, section, sentence, statusLine, downloadLink } from "../dom";
 import { ConsentStatus, Decision, type SignedGrant } from "../sdk";
 import type { Session } from "../session";
 import { delegations } from "../session";
 import { attempt, runTx } from "../tx";
 import {
   categoryWords,
+  consentParts,
   consentSentence,
   day,
   duration,
@@ -66,13 +67,13 @@ export async function patientView(session: Session): Promise<HTMLElement> {
           { class: "consents" },
           consents.map((c) => {
             const name = directory.name(c.grantee);
-            const sentence = consentSentence(name, c.category, c.consent, c.status);
+            const text = consentSentence(name, c.category, c.consent, c.status);
             const live = c.status === ConsentStatus.Active || c.status === ConsentStatus.Pending;
             const deny = c.consent.decision === Decision.Deny;
             return h(
               "li",
               { class: `consent status-${statusWord(c.status)}` },
-              h("span", { class: "sentence" }, `${sentence}.`),
+              h("span", { class: "sentence" }, sentence(consentParts(name, c.category, c.consent, c.status)), "."),
               " ",
               h("span", { class: "badge" }, statusWord(c.status)),
               live || deny
@@ -83,7 +84,7 @@ export async function patientView(session: Session): Promise<HTMLElement> {
                       : `Revoke this consent? ${name} will no longer be able to see your ${categoryWords(c.category)}.`,
                     deny ? "Yes, lift the deny" : "Yes, revoke",
                     async () =>
-                      done(await tx(`Revoke: ${sentence}`, () => client.revoke(c.grantee, c.category), listStatus)),
+                      done(await tx(`Revoke: ${text}`, () => client.revoke(c.grantee, c.category), listStatus)),
                   )
                 : null,
             );
