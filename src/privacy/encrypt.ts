@@ -44,3 +44,11 @@ export function decryptForGrantee(privateKey: BytesLike, ciphertext: Uint8Array)
 export function ciphertextHex(ciphertext: Uint8Array): string {
   return hexlify(ciphertext);
 }
+
+/**
+ * The public key of whoever signed a grant (an ordinary wallet's ECDSA signature): a clinic holding a patient's
+ * signed consent encrypts records to the patient (or the pseudonym) with it, without any other exchange.
+ */
+export function signerPublicKey(digest: BytesLike, signature: string): string {
+  return SigningKey.recoverPublicKey(digest, signature);
+}

@@ -6,7 +6,15 @@
  * node for the logs of one account, so the node answering it does not learn which pseudonyms belong together. (It
  * does read `consentOf` and `signatureNonce` of single keys when signing, as any wallet does.)
  */
-import { getAddress, type ContractTransactionReceipt, type Log, type Signer, type Wallet } from "ethers";
+import {
+  SigningKey,
+  computeAddress,
+  getAddress,
+  type ContractTransactionReceipt,
+  type Log,
+  type Signer,
+  type Wallet,
+} from "ethers";
 
 import { ANY_CATEGORY, Action, CATEGORY_CODES, ConsentStatus, Decision, Purpose, RecordStatus } from "../codes";
 import type { ConsentClient, GrantParams, SignedGrant, SignedRevoke } from "../client";
@@ -25,6 +33,8 @@ import {
   type GranteeRelationship,
   type RelationshipKey,
 } from "./relationship";
+import { consentDomain, grantDigest } from "../eip712";
+import { signerPublicKey } from "./encrypt";
 import { pseudonymWallet } from "./pseudonyms";
 import { derivePatientSecret, parsePatientSecret, type PatientSecret } from "./secret";
 
@@ -551,4 +561,15 @@ export async function submitRevocations(
 /** The private id a grantee computes from its relationship for `code` (`*` stays ANY_CATEGORY). */
 export function relationshipCategoryId(relationship: Pick<GranteeRelationship, "key">, code: string): string {
   return code === "*" ? ANY_CATEGORY : privateCategoryId(relationship.key, code);
+}
+
+/** The public key of the account that signed `signed` (for an ordinary wallet): encrypt records to it. */
+export function publicKeyOfSignedGrant(signed: SignedGrant): string {
+  const domain = consentDomain(signed.chainId, signed.registry);
+  const digest = grantDigest(domain, signed.request, BigInt(signed.nonce), BigInt(signed.deadline));
+  const publicKey = signerPublicKey(digest, signed.signature);
+  if (computeAddress(publicKey) !== getAddress(signed.request.patient)) {
+    throw new Error("The signed grant was not signed by its patient's own key (a contract wallet?)");
+  }
+  return SigningKey.computePublicKey(publicKey, true);
 }
