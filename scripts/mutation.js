@@ -2,6 +2,8 @@
 /**
  * `npm run test:mutation [-- <startHash> <endHash>]`: mutation testing of the production contracts with SuMo.
  * MUTATION_REF=<commit> tests that commit instead of the working tree.
+ * `npm run test:mutation -- summary [results.csv ...]` prints the score of one or more runs (default: the last report),
+ * per contract, with every mutant that survived.
  * `npm run test:mutation -- preflight` only lists the mutants (in mutation-report/report.txt), without testing them.
  *
  * SuMo rewrites the contracts in place while it runs, so this script runs it in a scratch copy of the project
@@ -127,7 +129,61 @@ function sumo(...args) {
   ]);
 }
 
+/** Reads SuMo's results.csv (`$`-separated: hash, file, operator, ..., original, replacement, status, time). */
+function readResults(file) {
+  const [, ...rows] = fs.readFileSync(file, "utf8").trim().split("\n");
+  return rows.map((row) => {
+    const f = row.split("$");
+    return {
+      hash: f[0],
+      contract: path.basename(f[1]),
+      operator: f[2],
+      line: Number(f[5]),
+      original: f[7],
+      replacement: f[8],
+      status: f[9],
+    };
+  });
+}
+
+/** Prints, per contract, how many mutants each status has and the score, then every survivor. */
+function summarize(files) {
+  const results = files.flatMap(readResults);
+  const statuses = ["killed", "live", "timedout", "stillborn", "equivalent", "redundant"];
+  const byContract = new Map();
+  for (const r of results) {
+    const counts = byContract.get(r.contract) ?? Object.fromEntries(statuses.map((s) => [s, 0]));
+    counts[r.status] = (counts[r.status] ?? 0) + 1;
+    byContract.set(r.contract, counts);
+  }
+  const total = Object.fromEntries(statuses.map((s) => [s, 0]));
+  console.log(`| contract | ${statuses.join(" | ")} | score |`);
+  console.log(`| --- | ${statuses.map(() => "---").join(" | ")} | --- |`);
+  const row = (name, c) => {
+    const tested = c.killed + c.live + c.timedout;
+    const score = tested ? `${((100 * (c.killed + c.timedout)) / tested).toFixed(1)}%` : "-";
+    console.log(`| ${name} | ${statuses.map((s) => c[s]).join(" | ")} | ${score} |`);
+  };
+  for (const [name, counts] of [...byContract].sort()) {
+    row(name, counts);
+    for (const s of statuses) total[s] += counts[s];
+  }
+  row("all", total);
+  const live = results.filter((r) => r.status === "live");
+  console.log(`\n${live.length} surviving mutant(s)${live.length ? ":" : "."}`);
+  for (const r of live) {
+    console.log(
+      `  ${r.hash} ${r.contract}:${r.line} ${r.operator} \`${r.original.trim()}\` -> \`${r.replacement.trim()}\``,
+    );
+  }
+}
+
 function main() {
+  if (args[0] === "summary") {
+    const files = args.length > 1 ? args.slice(1) : [path.join(reportDir, "results.csv")];
+    summarize(files.map((f) => path.resolve(f)));
+    return;
+  }
   console.error(`Mutation testing in ${work} (a copy of ${root})`);
   copyProject();
   // Artifacts and TypeChain types of the unmutated contracts, which the tests import.
@@ -138,11 +194,8 @@ function main() {
   fs.rmSync(reportDir, { recursive: true, force: true });
   fs.cpSync(path.join(work, ".sumo", preflight ? "" : "results"), reportDir, { recursive: true });
   if (preflight) return;
-  const alive = path.join(reportDir, "live");
-  const survivors = fs.existsSync(alive) ? fs.readdirSync(alive) : [];
-  console.log(`\nReport: ${path.relative(root, reportDir)}/ (results.csv, report.txt)`);
-  console.log(`${survivors.length} surviving mutant(s)${survivors.length ? ":" : "."}`);
-  for (const file of survivors) console.log(`  ${file}`);
+  console.log(`\nReport: ${path.relative(root, reportDir)}/ (results.csv, report.txt)\n`);
+  summarize([path.join(reportDir, "results.csv")]);
 }
 
 main();
