@@ -207,8 +207,10 @@ async function startSession(
     directory,
     now: () => client.latestTimestamp(),
     refresh: async () => {
-      await directory.load();
-      await draw();
+      await busy(async () => {
+        await directory.load();
+        await draw();
+      });
     },
   };
   const role = await describeRole(session);
@@ -235,7 +237,7 @@ async function startSession(
           tabs.forEach((tab, index) =>
             tab.setAttribute("aria-pressed", String(["patient", "provider"][index] === name)),
           );
-          void draw();
+          void busy(draw);
         },
       },
       name === "patient" ? "My consents (patient)" : "Clinic tools (provider)",
@@ -250,7 +252,17 @@ async function startSession(
     }
   }
   replace(content, h("nav", { class: "tabs", "aria-label": "Views" }, tabs), viewHost);
-  await draw();
+  await busy(draw);
+}
+
+/** Marks the page busy (aria-busy) while `run` reads the chain and redraws. */
+async function busy(run: () => Promise<void>): Promise<void> {
+  root.setAttribute("aria-busy", "true");
+  try {
+    await run();
+  } finally {
+    root.removeAttribute("aria-busy");
+  }
 }
 
 async function describeRole(session: Session): Promise<string> {

@@ -13,7 +13,7 @@ import {
 
 /** What a patient calls each well-known category. */
 export const CATEGORY_WORDS: Record<string, string> = {
-  "*": "all your health records",
+  "*": "health records of every category",
   laboratory: "laboratory results",
   imaging: "imaging",
   medications: "medications",

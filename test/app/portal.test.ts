@@ -165,6 +165,12 @@ describe("Web portal in Chromium", function () {
           throw new Error(`Transaction failed: ${await failed.first().textContent()}`);
         }),
     ]);
+    await settled(page);
+  }
+
+  /** Waits until the portal has redrawn its view (it marks the page aria-busy while it reads the chain). */
+  async function settled(page: Page): Promise<void> {
+    await page.locator('#app:not([aria-busy="true"])').waitFor({ state: "attached" });
   }
 
   /** Polls `condition` until it holds (the view redraws after a transaction is confirmed). */
@@ -180,6 +186,7 @@ describe("Web portal in Chromium", function () {
     await page.goto(stack.url);
     await page.getByRole("button", { name: `Connect ${wallet}` }).click();
     await page.locator(".role").waitFor();
+    await settled(page);
   }
 
   it("connects the patient's wallet (EIP-6963) and shows the role", async () => {
@@ -231,6 +238,7 @@ describe("Web portal in Chromium", function () {
     signedForImaging = await give.getByLabel("Signed consent for Harbour Imaging, as text to copy").inputValue();
     expect(JSON.parse(signedForImaging).request.grantee).to.equal(IMAGING);
     await audit(patient, "2-patient");
+    await patient.evaluate("window.scrollTo(0, 0)");
     await patient.screenshot({ path: path.join(OUT, "patient-overview.png") }); // the first screen, for the README
   });
 
@@ -315,6 +323,7 @@ describe("Web portal in Chromium", function () {
 
   it("the patient sees the open break-glass window with its remaining time, and closes it", async () => {
     await patient.getByRole("button", { name: "My consents (patient)" }).click();
+    await settled(patient);
     const glass = section(patient, "Emergency access (break-glass)");
     const open = glass.locator("li", { hasText: "City Clinic has emergency access:" });
     await open.waitFor();

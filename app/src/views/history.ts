@@ -23,7 +23,9 @@ function sentence(event: HistoryEvent, name: (address: string) => string, patien
     case "EmergencyAccessClosed":
       return `${who(event.by)} closed ${name(event.provider)}'s emergency access`;
     case "ConsentGranted":
-      return `${who(event.by)} gave ${name(event.grantee)} a consent for ${categoryWords(event.category)} (${purposeWords(event.purposeMask)})${event.signed ? ", by a signature" : ""}`;
+      return event.signed
+        ? `${name(event.grantee)} got your signed consent for ${categoryWords(event.category)} (${purposeWords(event.purposeMask)}), submitted by ${who(event.by) === "You" ? "you" : who(event.by)}`
+        : `${who(event.by)} gave ${name(event.grantee)} a consent for ${categoryWords(event.category)} (${purposeWords(event.purposeMask)})`;
     case "ConsentRevoked":
       return `${who(event.by)} revoked ${name(event.grantee)}'s consent for ${categoryWords(event.category)}`;
     case "ConsentDenied":
