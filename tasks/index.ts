@@ -8,3 +8,4 @@ import "./record";
 import "./provider";
 import "./access";
 import "./fhir";
+import "./privacy";
