@@ -8,5 +8,6 @@ export * from "../../src/client";
 export * from "../../src/errors";
 export * from "../../src/history";
 export * from "../../src/records";
+export { splitSignatureNonce } from "../../src/eip712";
 export { toFhirAuditEvents, fhirAuditBundle } from "../../src/fhir/audit";
 export type { DeploymentAddresses, Deployment } from "../../src/deployment";

@@ -228,6 +228,9 @@ describe("Web portal in Chromium", function () {
     await give.getByLabel("Category of records").selectOption("imaging");
     await give.getByRole("button", { name: "Sign for the clinic to submit (no fee)" }).click();
     await give.locator(".signed-item").nth(1).waitFor();
+    expect(await give.locator(".signed-item .badge").allTextContents()).to.deep.equal(
+      Array(2).fill("waiting to be submitted"),
+    );
     const [download] = await Promise.all([
       patient.waitForEvent("download"),
       give.getByRole("link", { name: "Download the signed consent for City Clinic" }).click(),
@@ -324,6 +327,8 @@ describe("Web portal in Chromium", function () {
   it("the patient sees the open break-glass window with its remaining time, and closes it", async () => {
     await patient.getByRole("button", { name: "My consents (patient)" }).click();
     await settled(patient);
+    const signedStates = await section(patient, "Give a consent").locator(".signed-item .badge").allTextContents();
+    expect(signedStates).to.deep.equal(Array(2).fill("submitted (or replaced by a later decision)"));
     const glass = section(patient, "Emergency access (break-glass)");
     const open = glass.locator("li", { hasText: "City Clinic has emergency access:" });
     await open.waitFor();

@@ -1,6 +1,6 @@
 /** The patient view: consents in sentences, grant, sign for clinics, revoke, deny, delegates, break-glass. */
 import { field, h, replace, section, sentence, statusLine, downloadLink } from "../dom";
-import { ConsentStatus, Decision, type SignedGrant } from "../sdk";
+import { ConsentStatus, Decision, splitSignatureNonce, type SignedGrant } from "../sdk";
 import type { Session } from "../session";
 import { delegations } from "../session";
 import { attempt, runTx } from "../tx";
@@ -45,6 +45,20 @@ function confirmable(
     replace(box, h("button", { type: "button", class: danger ? "danger" : "", onclick: open }, label));
   close();
   return box;
+}
+
+/** Whether a signature made here still waits for its clinic, was submitted, or was cancelled since. */
+async function signedState(session: Session, s: SignedGrant): Promise<string> {
+  const { signatureEpoch, sequence } = await session.client.signatureNonce(
+    s.request.patient,
+    s.request.grantee,
+    s.request.category,
+  );
+  const given = splitSignatureNonce(s.nonce);
+  if (signatureEpoch > given.signatureEpoch) return "cancelled";
+  if (sequence > given.sequence) return "submitted (or replaced by a later decision)";
+  if (Number(s.deadline) < (await session.now())) return "expired unsubmitted";
+  return "waiting to be submitted";
 }
 
 export async function patientView(session: Session): Promise<HTMLElement> {
@@ -114,16 +128,17 @@ export async function patientView(session: Session): Promise<HTMLElement> {
     if (!signature) return;
     signed.set(me, [...(signed.get(me) ?? []), signature]);
     grantStatus.textContent = `Signed for ${p.providerName}. Give the clinic the file or the QR code below.`;
-    drawSigned();
+    await drawSigned();
   };
-  const drawSigned = () => {
+  const drawSigned = async () => {
     const list = signed.get(me) ?? [];
+    const states = await Promise.all(list.map((s) => signedState(session, s)));
     replace(
       signedHost,
       list.length === 0
         ? null
         : [
-            h("h3", {}, "Signed for clinics, waiting to be submitted"),
+            h("h3", {}, "Signed for clinics"),
             h(
               "ul",
               { class: "signed-list" },
@@ -139,7 +154,8 @@ export async function patientView(session: Session): Promise<HTMLElement> {
                     "p",
                     {},
                     `${consentSentence(name, s.request.category, { ...s.request, issuedAt: 0, epoch: 0, decision: Decision.Permit, sequence: 0 })}. `,
-                    `${name} can submit it until ${moment(Number(s.deadline))}.`,
+                    `${name} can submit it until ${moment(Number(s.deadline))}. `,
+                    h("span", { class: "badge" }, states[index]),
                   ),
                   downloadLink(fileName, json, `Download the signed consent for ${name}`),
                   qrCode(JSON.stringify(s), `QR code of the signed consent for ${name}`),
@@ -150,7 +166,7 @@ export async function patientView(session: Session): Promise<HTMLElement> {
           ],
     );
   };
-  drawSigned();
+  await drawSigned();
 
   // --- Deny ---
   const denyProvider = providerSelect(session, "Provider to deny");
