@@ -192,7 +192,11 @@ async function startSession(
   deployment: Deployment,
   view: ViewName | undefined,
 ): Promise<void> {
-  const browser = new BrowserProvider(wallet.provider, undefined, { cacheTimeout: -1, pollingInterval: 1000 });
+  const browser = new BrowserProvider(wallet.provider, chainId, {
+    staticNetwork: true, // a chain change rebuilds the session
+    cacheTimeout: -1,
+    pollingInterval: 1000,
+  });
   const signer = await browser.getSigner(account);
   const client = connect(signer, deployment);
   const directory = new Directory(client);

@@ -187,6 +187,12 @@ export async function patientView(session: Session): Promise<HTMLElement> {
     true,
   );
 
+  const lower = await Promise.all([
+    delegatesSection(session, now),
+    emergencySection(session, now),
+    recordsView(session, me),
+    historyView(session, me),
+  ]);
   return h(
     "div",
     { class: "patient" },
@@ -230,10 +236,7 @@ export async function patientView(session: Session): Promise<HTMLElement> {
       denyStatus,
     ),
     section("Revoke everything", revokeAll, allStatus),
-    await delegatesSection(session, now),
-    await emergencySection(session, now),
-    await recordsView(session, me),
-    await historyView(session, me),
+    ...lower,
   );
 }
 
