@@ -20,6 +20,8 @@ export function errorText(error: unknown): string {
   if (e?.code === "ACTION_REJECTED" || e?.code === 4001 || e?.info?.error?.code === 4001) {
     return "You declined the request in your wallet.";
   }
+  if (e?.code === 4902)
+    return "Your wallet does not know this chain yet: add it in the wallet's network settings, then switch again.";
   const decoded = decodeError(error);
   if (decoded.decoded) return decoded.message;
   return e?.shortMessage ?? e?.message ?? String(error);

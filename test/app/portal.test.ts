@@ -338,7 +338,7 @@ describe("Web portal in Chromium", function () {
     await section(patient, "Emergency access (break-glass)").getByText("No emergency window is open.").waitFor();
   });
 
-  it("anchors a file's fingerprint and verifies files in the browser", async () => {
+  it("anchors a file's fingerprint and a corrected version (a version chain), and verifies files in the browser", async () => {
     const records = section(patient, "Records");
     const report = {
       name: "lab-report.txt",
@@ -360,6 +360,19 @@ describe("Web portal in Chromium", function () {
     await fresh
       .locator(".verify-result", { hasText: "No: lab-report.txt is not a record anchored for this patient." })
       .waitFor();
+    const corrected = {
+      ...report,
+      name: "lab-report-v2.txt",
+      buffer: Buffer.from("synthetic lab report: HbA1c 5.3% (corrected)"),
+    };
+    await fresh.getByLabel("Replaces (a corrected version of)").selectOption({ index: 2 });
+    await fresh.getByLabel("File to anchor").setInputFiles(corrected);
+    await fresh.getByRole("button", { name: "Anchor the fingerprint" }).click();
+    await confirmed(patient, "Anchor the fingerprint of lab-report-v2.txt (laboratory results) as a new version");
+    const chain = section(patient, "Records").locator(".records > li", { hasText: "Earlier version:" });
+    expect(await chain.locator("p").allTextContents()).to.satisfy(
+      (lines: string[]) => lines.length === 2 && lines[0].includes(": active.") && lines[1].includes(": superseded."),
+    );
     expect(await fresh.locator(".records").textContent())
       .to.contain("anchored")
       .and.contain("by City Clinic");

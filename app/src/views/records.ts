@@ -1,7 +1,7 @@
 /** Records: anchored records and their version chains, "verify a file" (hashed in the browser), anchor a file. */
 import { getAddress } from "ethers";
 
-import { field, fileBytes, h, section, statusLine } from "../dom";
+import { field, fileBytes, h, section, select, statusLine } from "../dom";
 import { RecordStatus, cidFor } from "../sdk";
 import type { Session } from "../session";
 import { attempt, runTx } from "../tx";
@@ -78,6 +78,18 @@ export async function recordsView(session: Session, patient: string): Promise<HT
   });
 
   const category = categorySelect(false);
+  const supersedes = select(
+    [
+      ["", "Nothing: a new record"],
+      ...rows
+        .filter((r) => r.status === RecordStatus.Active)
+        .map((r): [string, string] => [
+          r.id,
+          `${categoryWords(r.category)} anchored ${moment(r.anchoredAt)} (record ${shortHex(r.id)})`,
+        ]),
+    ],
+    { name: "supersedes" },
+  );
   const anchorStatus = statusLine();
   let chosen: File | undefined;
   const anchorZone = dropZone("File to anchor", (file) => {
@@ -92,10 +104,19 @@ export async function recordsView(session: Session, patient: string): Promise<HT
     }
     const bytes = await fileBytes(chosen);
     const name = chosen.name;
+    const replaced = supersedes.value ? byId.get(supersedes.value) : undefined;
+    const categoryValue = replaced ? replaced.category : category.value;
     const result = await runTx(
-      `Anchor the fingerprint of ${name} (${categoryWords(category.value)})`,
+      `Anchor the fingerprint of ${name} (${categoryWords(categoryValue)})${replaced ? " as a new version" : ""}`,
       chainId,
-      () => client.anchor({ patient, category: category.value, bytes, uri: `ipfs://${cidFor(bytes)}` }),
+      () =>
+        client.anchor({
+          patient,
+          category: categoryValue,
+          bytes,
+          uri: `ipfs://${cidFor(bytes)}`,
+          supersedes: replaced?.id,
+        }),
       anchorStatus,
     );
     if (result) await session.refresh();
@@ -128,6 +149,11 @@ export async function recordsView(session: Session, patient: string): Promise<HT
     verifyResult,
     h("h3", {}, "Anchor a file's fingerprint"),
     field("Category", category),
+    field(
+      "Replaces (a corrected version of)",
+      supersedes,
+      "A new version keeps the category of the record it replaces.",
+    ),
     anchorZone,
     h("button", { type: "button", onclick: () => void anchor() }, "Anchor the fingerprint"),
     anchorStatus,
