@@ -301,7 +301,8 @@ describe("Web portal in Chromium", function () {
     await anchor.getByRole("button", { name: "Anchor the fingerprint" }).click();
     await confirmed(clinic, "Anchor clinic-note.txt");
 
-    const folder = fs.mkdtempSync(path.join(os.tmpdir(), "portal-batch-"));
+    const folder = path.join(downloads, "batch");
+    fs.mkdirSync(folder);
     for (const n of [1, 2, 3]) fs.writeFileSync(path.join(folder, `result-${n}.txt`), `synthetic result ${n}`);
     const batch = section(clinic, "Anchor a batch");
     await batch.getByLabel("Patient's address").fill(PATIENT);
