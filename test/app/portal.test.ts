@@ -231,6 +231,7 @@ describe("Web portal in Chromium", function () {
     expect(await give.locator(".signed-item .badge").allTextContents()).to.deep.equal(
       Array(2).fill("waiting to be submitted"),
     );
+    expect(await give.getByRole("figure", { name: /^QR code of the signed consent for / }).count()).to.equal(2);
     const [download] = await Promise.all([
       patient.waitForEvent("download"),
       give.getByRole("link", { name: "Download the signed consent for City Clinic" }).click(),
