@@ -79,6 +79,8 @@ function deploymentsFile(): Plugin {
 export default defineConfig({
   root: APP,
   base: "./",
+  cacheDir: path.join(ROOT, "node_modules", ".vite-portal"), // not app/node_modules/
+
   plugins: [deploymentsFile()],
   build: {
     outDir: process.env.PORTAL_OUT_DIR ?? path.join(ROOT, "dist", "portal"),
