@@ -78,7 +78,9 @@ import {
   type ConsentView,
   type CurrentConsent,
   type HistoryOptions,
+  type HistorySource,
 } from "./history";
+import { historySource } from "./history-source";
 import {
   anchorBatchItems,
   anchorRecord,
@@ -197,6 +199,13 @@ export interface ClientOptions {
   categories?: readonly string[];
   /** Accept any well-formed lower-case category code. Default false. */
   anyCategoryCode?: boolean;
+  /**
+   * Where the history methods read events: the URL of a consent-anchor indexer (see docs/indexer.md), a
+   * {@link HistorySource}, or "logs" (the default) for the node's logs. A history call's own `source` wins.
+   */
+  history?: string | HistorySource;
+  /** With an indexer: how many blocks it may lag the node before its answer is refused (default 5). */
+  maxIndexerLagBlocks?: number;
 }
 
 const UINT40_MAX = 2 ** 40 - 1;
@@ -412,6 +421,8 @@ export class ConsentClient {
   readonly deployment: DeploymentAddresses;
   private readonly extraCategories: Set<string>;
   private readonly anyCategoryCode: boolean;
+  /** Where the history methods read events: "logs" (the node) or an indexer. */
+  readonly historySource: HistorySource | "logs";
 
   constructor(
     readonly runner: ContractRunner,
@@ -429,6 +440,7 @@ export class ConsentClient {
     this.records = RecordRegistry__factory.connect(this.deployment.recordRegistry, runner);
     this.extraCategories = new Set(options.categories ?? []);
     this.anyCategoryCode = options.anyCategoryCode ?? false;
+    this.historySource = historySource(options.history, { maxLagBlocks: options.maxIndexerLagBlocks });
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -1212,17 +1224,32 @@ export class ConsentClient {
 
   /** The patient's consent history, oldest first, from the deployment block by default. */
   async consentHistory(patient: string, opts: HistoryOptions = {}): Promise<ConsentHistoryEvent[]> {
-    return consentHistory(this.consents, checkAddress(patient, "patient"), opts, this.deployment.deploymentBlock ?? 0);
+    return consentHistory(
+      this.consents,
+      checkAddress(patient, "patient"),
+      { source: this.historySource, ...opts },
+      this.deployment.deploymentBlock ?? 0,
+    );
   }
 
   /** The patient's access history (recorded accesses and break-glass windows), oldest first. */
   async accessHistory(patient: string, opts: HistoryOptions = {}): Promise<AccessHistoryEvent[]> {
-    return accessHistory(this.consents, checkAddress(patient, "patient"), opts, this.deployment.deploymentBlock ?? 0);
+    return accessHistory(
+      this.consents,
+      checkAddress(patient, "patient"),
+      { source: this.historySource, ...opts },
+      this.deployment.deploymentBlock ?? 0,
+    );
   }
 
   /** The patient's stored consents as the events say (compare with {consentOf}). */
   async currentConsents(patient: string, opts: HistoryOptions = {}): Promise<CurrentConsent[]> {
-    return currentConsents(this.consents, checkAddress(patient, "patient"), opts, this.deployment.deploymentBlock ?? 0);
+    return currentConsents(
+      this.consents,
+      checkAddress(patient, "patient"),
+      { source: this.historySource, ...opts },
+      this.deployment.deploymentBlock ?? 0,
+    );
   }
 
   // -------------------------------------------------------------------------------------------------------------

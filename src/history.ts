@@ -14,6 +14,26 @@ export interface HistoryOptions {
   toBlock?: number;
   /** Blocks per `eth_getLogs` request (default 5,000). */
   step?: number;
+  /**
+   * Where to read the events: the node's logs (the default, also for `"logs"`) or another source, such as an
+   * indexer ({@link IndexerHistorySource} in history-source.ts). Every source returns the same typed events.
+   */
+  source?: HistorySource | "logs";
+}
+
+/**
+ * A source of a patient's events other than the node's logs (an indexer). It returns, for `patient`, the consent
+ * registry's events of `kinds` in [fromBlock, toBlock] (toBlock defaulting to the latest block it knows), oldest
+ * first, exactly as the logs would give them; it may refuse when it cannot answer for the blocks asked.
+ */
+export interface HistorySource {
+  readonly name: string;
+  patientEvents(
+    consents: ConsentRegistry,
+    patient: string,
+    kinds: readonly HistoryEventKind[],
+    range: { fromBlock: number; toBlock?: number },
+  ): Promise<HistoryEvent[]>;
 }
 
 export const DEFAULT_HISTORY_STEP = 5_000;
@@ -244,8 +264,11 @@ function actionCodes(mask: number): ActionCode[] {
   return actionsOf(mask).map((a) => Action[a].toLowerCase() as ActionCode);
 }
 
-/** The typed event of one parsed log. */
-function toEvent(parsed: LogDescription, origin: EventOrigin): HistoryEvent | undefined {
+/**
+ * The typed event of one parsed log (or of an event's name and decoded arguments, as an indexer keeps them: `args`
+ * needs only the named fields).
+ */
+export function toEvent(parsed: LogDescription, origin: EventOrigin): HistoryEvent | undefined {
   const a = parsed.args;
   const acted = (signed = false): ActedBy => {
     const by = getAddress(a.by);
@@ -352,6 +375,14 @@ export async function patientEvents<K extends HistoryEventKind>(
   options: HistoryOptions = {},
   defaultFromBlock = 0,
 ): Promise<Extract<HistoryEvent, { kind: K }>[]> {
+  if (options.source !== undefined && options.source !== "logs") {
+    const fromBlock = options.fromBlock ?? defaultFromBlock;
+    const events = await options.source.patientEvents(consents, getAddress(patient), kinds, {
+      fromBlock,
+      toBlock: options.toBlock,
+    });
+    return events as Extract<HistoryEvent, { kind: K }>[];
+  }
   const provider = providerOf(consents);
   const { fromBlock, toBlock } = await blockRange(provider, options, defaultFromBlock);
   if (toBlock < fromBlock) return [];

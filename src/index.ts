@@ -7,6 +7,7 @@ export * from "./eip712";
 export * from "./records";
 export * from "./errors";
 export * from "./history";
+export * from "./history-source";
 export * from "./fhir";
 export * from "./client";
 export * from "./deployment";
