@@ -10,13 +10,20 @@ import { chainName, loadDeployments } from "./deployments";
 import { h, replace, section, statusLine } from "./dom";
 import { ProviderStatus, connect, type Deployment } from "./sdk";
 import { delegations, type Session } from "./session";
-import { activityList, errorText } from "./tx";
+import { activityFor, activityList, errorText } from "./tx";
 import { discoverWallets, type DiscoveredWallet } from "./wallets";
 import { day, shortHex } from "./words";
 import { patientView } from "./views/patient";
 import { providerView } from "./views/provider";
+import { guardianView } from "./views/guardian";
 
-type ViewName = "patient" | "provider";
+type ViewName = "patient" | "provider" | "guardian";
+
+const VIEW_TITLES: Record<ViewName, string> = {
+  patient: "My consents (patient)",
+  provider: "Clinic tools (provider)",
+  guardian: "Act for a patient (guardian)",
+};
 
 const root = document.getElementById("app") as HTMLElement;
 const connectionBar = h("div", { class: "connection", role: "status", "aria-live": "polite" });
@@ -102,15 +109,17 @@ async function connectWallet(wallet: DiscoveredWallet, view?: ViewName): Promise
     if (!accounts?.length) throw new Error(`${wallet.info.name} gave no account`);
     const chainId = Number(await wallet.provider.request({ method: "eth_chainId" }));
     const account = getAddress(accounts[0]);
+    // Another chain keeps the view; another account gets its own role's view.
     const onChange = () => void connectWallet(wallet, current?.view ?? view);
+    const onAccount = () => void connectWallet(wallet);
     wallet.provider.on?.("chainChanged", onChange);
-    wallet.provider.on?.("accountsChanged", onChange);
+    wallet.provider.on?.("accountsChanged", onAccount);
     current = {
       wallet,
       view,
       detach: () => {
         wallet.provider.removeListener?.("chainChanged", onChange);
-        wallet.provider.removeListener?.("accountsChanged", onChange);
+        wallet.provider.removeListener?.("accountsChanged", onAccount);
       },
     };
     const deployments = await loadDeployments();
@@ -197,6 +206,7 @@ async function startSession(
     cacheTimeout: -1,
     pollingInterval: 1000,
   });
+  activityFor(account);
   const signer = await browser.getSigner(account);
   const client = connect(signer, deployment);
   const directory = new Directory(client);
@@ -217,7 +227,8 @@ async function startSession(
       });
     },
   };
-  const role = await describeRole(session);
+  const guarded = await delegations(session, { delegate: account });
+  const role = await describeRole(session, guarded);
   replace(
     connectionBar,
     h("span", {}, `Connected with ${wallet.info.name} as `, h("code", {}, account), ` on ${chainName(chainId)}. `),
@@ -227,8 +238,10 @@ async function startSession(
   );
   const isProvider =
     directory.get(account) !== undefined || (await client.providerStatus(account)).status !== ProviderStatus.None;
-  let active: ViewName = view ?? (isProvider ? "provider" : "patient");
-  const tabs = (["patient", "provider"] as const).map((name) =>
+  const names: ViewName[] = guarded.length > 0 ? ["patient", "guardian", "provider"] : ["patient", "provider"];
+  const fallback: ViewName = isProvider ? "provider" : guarded.length > 0 ? "guardian" : "patient";
+  let active: ViewName = view && names.includes(view) ? view : fallback;
+  const tabs = names.map((name) =>
     h(
       "button",
       {
@@ -238,19 +251,24 @@ async function startSession(
         onclick: () => {
           active = name;
           if (current) current.view = name;
-          tabs.forEach((tab, index) =>
-            tab.setAttribute("aria-pressed", String(["patient", "provider"][index] === name)),
-          );
+          tabs.forEach((tab, index) => tab.setAttribute("aria-pressed", String(names[index] === name)));
           void busy(draw);
         },
       },
-      name === "patient" ? "My consents (patient)" : "Clinic tools (provider)",
+      VIEW_TITLES[name],
     ),
   );
   if (current) current.view = active;
   async function draw(): Promise<void> {
     try {
-      replace(viewHost, active === "patient" ? await patientView(session) : await providerView(session));
+      replace(
+        viewHost,
+        active === "patient"
+          ? await patientView(session)
+          : active === "guardian"
+            ? await guardianView(session)
+            : await providerView(session),
+      );
     } catch (error) {
       replace(viewHost, h("p", { class: "error", role: "alert" }, errorText(error)));
     }
@@ -269,7 +287,7 @@ async function busy(run: () => Promise<void>): Promise<void> {
   }
 }
 
-async function describeRole(session: Session): Promise<string> {
+async function describeRole(session: Session, patients: { patient: string; expiresAt: number }[]): Promise<string> {
   const { client, account, directory } = session;
   const { id, status, capabilities } = await client.providerStatus(account);
   const parts: string[] = [];
@@ -278,10 +296,9 @@ async function describeRole(session: Session): Promise<string> {
     const name = entry?.name ?? shortHex(id);
     parts.push(`Registered provider: ${name} (${statusName(status)}; ${capabilityWords(capabilities)})`);
   }
-  const patients = await delegations(session, { delegate: account });
   if (patients.length > 0) {
     parts.push(
-      `Guardian (delegate) of ${patients.map((p) => `${shortHex(p.patient)} until ${day(p.expiresAt)}`).join(", ")}`,
+      `Guardian (delegate) of ${patients.map((p) => `${shortHex(p.patient)} until ${day(p.expiresAt - 1)}`).join(", ")}`,
     );
   }
   if (parts.length === 0) parts.push("Patient");

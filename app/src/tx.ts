@@ -8,10 +8,21 @@ import { decodeError } from "./sdk";
 
 let activity: HTMLElement | undefined;
 
+let activityAccount: string | undefined;
+
 /** The list transactions are shown in (created once, in the page's header). */
 export function activityList(): HTMLElement {
   activity ??= h("ol", { class: "activity", "aria-live": "polite", "aria-label": "Transactions" });
   return activity;
+}
+
+/**
+ * Starts a fresh list when another account connects: the transactions shown are the connected account's (a
+ * guardian switching from their own account must not read the patient's "your" sentences as theirs).
+ */
+export function activityFor(account: string): void {
+  if (activityAccount !== undefined && activityAccount !== account) activityList().replaceChildren();
+  activityAccount = account;
 }
 
 /** A person's sentence for any error: the SDK's decoded refusal, a declined wallet prompt, or the message. */

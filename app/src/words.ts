@@ -111,22 +111,24 @@ export type SentencePart = string | { em: string };
 
 /**
  * One consent in a sentence: "City Clinic may *access* your *laboratory results* for *treatment* until 31 Mar
- * 2027", or "City Clinic may not see any of your *imaging*" for a deny.
+ * 2027", or "City Clinic may not see any of your *imaging*" for a deny. `whose` is "your" for the patient; a
+ * guardian reads the patient's name or address instead ("0x7099…79C8's").
  */
 export function consentParts(
   name: string,
   category: string,
   consent: ConsentView,
   status?: ConsentStatus,
+  whose = "your",
 ): SentencePart[] {
   const what = categoryWords(category);
-  if (consent.decision === Decision.Deny) return [`${name} may not see any of your `, { em: what }];
+  if (consent.decision === Decision.Deny) return [`${name} may not see any of ${whose} `, { em: what }];
   const verb = status === ConsentStatus.Revoked || status === ConsentStatus.Expired ? "could" : "may";
   const from = consent.notBefore > 0 && status === ConsentStatus.Pending ? ` from ${day(consent.notBefore)}` : "";
   return [
     `${name} ${verb} `,
     { em: actionWords(consent.actions) },
-    " your ",
+    ` ${whose} `,
     { em: what },
     " for ",
     { em: purposeWords(consent.purposes) },
@@ -135,8 +137,14 @@ export function consentParts(
 }
 
 /** {@link consentParts} as plain text. */
-export function consentSentence(name: string, category: string, consent: ConsentView, status?: ConsentStatus): string {
-  return consentParts(name, category, consent, status)
+export function consentSentence(
+  name: string,
+  category: string,
+  consent: ConsentView,
+  status?: ConsentStatus,
+  whose = "your",
+): string {
+  return consentParts(name, category, consent, status, whose)
     .map((part) => (typeof part === "string" ? part : part.em))
     .join("");
 }

@@ -14,7 +14,7 @@ import path from "node:path";
 import { expect } from "chai";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 
-import { forwardToNode, testWalletScript } from "./wallet";
+import { SendGate, forwardToNode, testWalletScript } from "./wallet";
 
 const CHROMIUM = process.env.PORTAL_CHROMIUM ?? "/usr/bin/chromium";
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -23,6 +23,8 @@ const PATIENT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const CLINIC = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
 const IMAGING = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
 const GUARDIAN = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
+const SHORT_PATIENT = "0x7099…79C8";
+const SHORT_GUARDIAN = "0x15d3…6A65";
 const TX_TIMEOUT = 30_000;
 
 interface Stack {
@@ -76,6 +78,7 @@ describe("Web portal in Chromium", function () {
   let patient: Page;
   let clinic: Page;
   let downloads: string;
+  const gate = new SendGate();
 
   before(async function () {
     if (!fs.existsSync(CHROMIUM)) {
@@ -95,7 +98,10 @@ describe("Web portal in Chromium", function () {
       timezoneId: "Europe/Amsterdam",
     });
     context.setDefaultTimeout(15_000);
-    await context.exposeFunction("__walletRpc", (request: string) => forwardToNode(stack.rpcUrl, request));
+    await context.exposeFunction("__walletRpc", async (request: string) => {
+      await gate.pass(request);
+      return forwardToNode(stack.rpcUrl, request);
+    });
     await context.addInitScript({
       content: testWalletScript(
         [
@@ -206,7 +212,15 @@ describe("Web portal in Chromium", function () {
     expect(await give.locator(".preview").textContent()).to.match(
       /^Preview: City Clinic will be able to add to and access your laboratory results for treatment until \d+ \w+ \d{4}\.$/,
     );
+    gate.hold(); // the wallet sends only once the pending state has been seen
     await give.getByRole("button", { name: "Grant now (you pay the fee)" }).click();
+    await gate.arrived();
+    const pending = patient.locator(".activity li.pending", {
+      hasText: "Grant: City Clinic may add to and access your laboratory results",
+    });
+    expect(await pending.textContent()).to.match(/: pending — confirm in your wallet, then wait for the chain…$/);
+    expect(await give.locator("p.status").textContent()).to.match(/: pending…$/);
+    gate.release();
     await confirmed(patient, "Grant: City Clinic may add to and access your laboratory results");
     const item = section(patient, "Your consents").locator("li", {
       hasText: "City Clinic may add to and access your laboratory results for treatment until",
@@ -380,14 +394,100 @@ describe("Web portal in Chromium", function () {
       .and.contain("by City Clinic");
   });
 
-  it("appoints a guardian until a date and removes them", async () => {
+  const termEnds = `30 Jun ${new Date().getFullYear() + 1}`;
+
+  it("appoints a guardian until a date", async () => {
     const guardians = section(patient, "Guardians (delegates)");
     await guardians.getByLabel("Guardian's address").fill(GUARDIAN);
     await guardians.getByLabel("Until (included)").fill(`${new Date().getFullYear() + 1}-06-30`);
     await guardians.getByRole("button", { name: "Appoint guardian" }).click();
     await confirmed(patient, "Appoint guardian");
+    await section(patient, "Guardians (delegates)").getByText(`is your guardian until ${termEnds}`).waitFor();
+  });
+
+  it("the guardian picks the patient and acts for them; a refusal shows the SDK's sentence", async () => {
+    await patient.evaluate(`window.__testAccounts.switch("test.patient", "${GUARDIAN}")`); // the wallet's other account
+    await patient.locator(".role", { hasText: "Guardian" }).waitFor();
+    await settled(patient);
+    expect(await patient.locator(".role").textContent()).to.equal(
+      `Role: Guardian (delegate) of ${SHORT_PATIENT} until ${termEnds}.`,
+    );
+    expect(
+      await patient.getByRole("button", { name: "Act for a patient (guardian)" }).getAttribute("aria-pressed"),
+    ).to.equal("true");
+    const acting = section(patient, "Act for a patient");
+    expect(await acting.getByLabel("Patient you act for").inputValue()).to.equal(PATIENT);
+    expect(await acting.getByRole("note").textContent()).to.contain(
+      `You are acting for ${SHORT_PATIENT}, as their guardian, until ${termEnds}`,
+    );
+
+    const give = section(patient, `Give a consent for ${SHORT_PATIENT}`);
+    await give.getByLabel("Provider", { exact: true }).selectOption("other");
+    await give.getByLabel("Provider address").fill(GUARDIAN);
+    await give.getByRole("button", { name: `Grant for ${SHORT_PATIENT} (you pay the fee)` }).click();
+    const refused = patient.locator(".activity li.failed").first();
+    await refused.waitFor({ timeout: TX_TIMEOUT });
+    expect(await refused.textContent()).to.equal(
+      `As guardian of ${SHORT_PATIENT}: Grant: ${SHORT_GUARDIAN} may access ${SHORT_PATIENT}'s health records of every category for treatment: failed. ` +
+        `Delegate ${GUARDIAN} cannot grant, revoke or deny a consent to itself or to another key of its own provider, nor turn break-glass access on while it is an emergency provider: only the patient can.`,
+    );
+
+    await give.getByLabel("Provider", { exact: true }).selectOption(IMAGING);
+    await give.getByLabel("Category of records").selectOption("vital-signs");
+    expect(await give.locator(".preview").textContent()).to.match(
+      new RegExp(`^Preview: Harbour Imaging will be able to access ${SHORT_PATIENT}'s vital signs for treatment until`),
+    );
+    await give.getByRole("button", { name: `Grant for ${SHORT_PATIENT} (you pay the fee)` }).click();
+    const granted = `As guardian of ${SHORT_PATIENT}: Grant: Harbour Imaging may access ${SHORT_PATIENT}'s vital signs for treatment`;
+    await confirmed(patient, granted);
+
+    const deny = section(patient, `Deny a provider for ${SHORT_PATIENT}`);
+    await deny.getByLabel("Provider to deny").selectOption(IMAGING);
+    await deny.getByLabel("Category").selectOption("genomics");
+    await deny.getByRole("button", { name: "Deny" }).click();
+    await confirmed(patient, `As guardian of ${SHORT_PATIENT}: Deny Harbour Imaging genomic data`);
+
+    const item = section(patient, `${SHORT_PATIENT}'s consents`).locator("li", {
+      hasText: `Harbour Imaging may access ${SHORT_PATIENT}'s vital signs for treatment until`,
+    });
+    await item.getByRole("button", { name: "Revoke" }).click();
+    await item.getByRole("button", { name: "Yes, revoke" }).click();
+    await confirmed(patient, `As guardian of ${SHORT_PATIENT}: Revoke: Harbour Imaging may access`);
+
+    await section(patient, `Emergency access (break-glass) for ${SHORT_PATIENT}`)
+      .getByRole("button", { name: `Turn emergency access off for ${SHORT_PATIENT}` })
+      .click();
+    await confirmed(patient, `As guardian of ${SHORT_PATIENT}: Turn emergency access off for ${SHORT_PATIENT}`);
+    const consents = await section(patient, `${SHORT_PATIENT}'s consents`).locator("li").allTextContents();
+    expect(consents.join("\n")).to.contain(`Harbour Imaging could access ${SHORT_PATIENT}'s vital signs`);
+    expect(consents.join("\n")).to.contain(`Harbour Imaging may not see any of ${SHORT_PATIENT}'s genomic data.`);
+    const history = await section(patient, `Access history of ${SHORT_PATIENT}`).locator(".history").textContent();
+    expect(history).to.contain("You, as guardian, gave Harbour Imaging a consent for vital signs (treatment).");
+    expect(history).to.contain("You became the patient's guardian.");
+    await audit(patient, "6-guardian");
+  });
+
+  it("back on the patient's account: the changes, attributed to the guardian in the history; removes the guardian", async () => {
+    await patient.evaluate(`window.__testAccounts.switch("test.patient", "${PATIENT}")`);
+    await patient.locator(".role", { hasText: "Role: Patient." }).waitFor();
+    await settled(patient);
+    const consents = (await section(patient, "Your consents").locator("li").allTextContents()).join("\n");
+    expect(consents).to.contain("Harbour Imaging could access your vital signs for treatment");
+    expect(consents).to.contain("Harbour Imaging may not see any of your genomic data");
+    await section(patient, "Emergency access (break-glass)")
+      .getByText("Emergency access is turned off: no provider can open an emergency window to your records.")
+      .waitFor();
+    const history = await section(patient, "Access history").locator(".history").textContent();
+    for (const line of [
+      `${SHORT_GUARDIAN}, your guardian, gave Harbour Imaging a consent for vital signs (treatment).`,
+      `${SHORT_GUARDIAN}, your guardian, denied Harbour Imaging genomic data.`,
+      `${SHORT_GUARDIAN}, your guardian, revoked Harbour Imaging's consent for vital signs.`,
+      `${SHORT_GUARDIAN}, your guardian, turned emergency access off.`,
+      `${SHORT_GUARDIAN} became your guardian.`,
+    ])
+      expect(history).to.contain(line);
+
     const fresh = section(patient, "Guardians (delegates)");
-    await fresh.getByText(/is your guardian until 30 Jun \d{4}/).waitFor();
     await fresh.getByRole("button", { name: /Remove guardian/ }).click();
     await confirmed(patient, "Remove guardian");
     await section(patient, "Guardians (delegates)").getByText("You have no guardian.").waitFor();
@@ -423,8 +523,14 @@ describe("Web portal in Chromium", function () {
     await all.getByRole("button", { name: "Yes, revoke everything" }).click();
     await confirmed(patient, "Revoke everything");
     const badges = section(patient, "Your consents").locator(".badge");
-    await until(async () => (await badges.allTextContents()).filter((b) => b === "revoked").length === 3);
-    expect(await badges.allTextContents()).to.deep.equal(["revoked", "revoked", "revoked"]);
+    await until(async () => (await badges.allTextContents()).filter((b) => b === "revoked").length === 4);
+    expect((await badges.allTextContents()).sort()).to.deep.equal([
+      "denied",
+      "revoked",
+      "revoked",
+      "revoked",
+      "revoked",
+    ]);
   });
 
   it("shows the access history and downloads it as FHIR AuditEvent JSON", async () => {

@@ -5,6 +5,11 @@
  * and sends. `eth_requestAccounts` is answered with the wallet's account (nodes do not answer it), and
  * `window.__testChain.set("0x1")` makes every wallet report another chain (for the wrong-network check), as a
  * wallet does when its user switches networks; `wallet_switchEthereumChain` switches back.
+ * `window.__testAccounts.switch("test.patient", "0x…")` makes the wallet with that rdns use another of the node's
+ * accounts and emit `accountsChanged`, as a wallet does when its user picks another account.
+ *
+ * {@link SendGate} holds `eth_sendTransaction` on its way to the node, so that the test can see a transaction in
+ * its pending state for as long as it likes, then let it through.
  *
  * The script runs in the page: it is a string, so this file needs no DOM types.
  */
@@ -32,9 +37,19 @@ export function testWalletScript(wallets: TestWallet[], chainId: number): string
     },
   };
   window.__testChain = chain;
+  const byRdns = {};
+  window.__testAccounts = {
+    switch(rdns, account) {
+      const w = byRdns[rdns];
+      w.account = account;
+      w.emit("accountsChanged", [account]);
+    },
+  };
   for (const w of config.wallets) {
     const listeners = {};
     const emit = (event, value) => (listeners[event] || []).slice().forEach((listener) => listener(value));
+    w.emit = emit;
+    byRdns[w.rdns] = w;
     const provider = {
       isTestWallet: true,
       async request({ method, params }) {
@@ -71,6 +86,40 @@ export function testWalletScript(wallets: TestWallet[], chainId: number): string
     announce();
   }
 })();`;
+}
+
+/**
+ * Holds the page's `eth_sendTransaction` requests while closed: `hold()`, then `arrived()` resolves when one is
+ * waiting, and `release()` lets it (and any later one) through. Open by default.
+ */
+export class SendGate {
+  private gate?: Promise<void>;
+  private open?: () => void;
+  private arrival?: () => void;
+  private arrivedPromise?: Promise<void>;
+
+  hold(): void {
+    this.gate = new Promise((resolve) => (this.open = resolve));
+    this.arrivedPromise = new Promise((resolve) => (this.arrival = resolve));
+  }
+
+  /** Resolves once a transaction is held at the gate. */
+  arrived(): Promise<void> {
+    return this.arrivedPromise ?? Promise.resolve();
+  }
+
+  release(): void {
+    this.open?.();
+    this.gate = undefined;
+    this.open = undefined;
+  }
+
+  /** Waits at the gate when `request` sends a transaction and the gate is closed. */
+  async pass(request: string): Promise<void> {
+    if (!this.gate || (JSON.parse(request) as { method: string }).method !== "eth_sendTransaction") return;
+    this.arrival?.();
+    await this.gate;
+  }
 }
 
 /** Forwards one JSON-RPC request (as the page sends it) to the node; answers with the node's JSON reply. */

@@ -92,7 +92,8 @@ export function actionOptions(): { value: string; label: string; checked?: boole
   }));
 }
 
-export function consentForm(session: Session): ConsentForm {
+/** The form; `whose` words the preview for a guardian ("0x7099…79C8's" instead of "your"). */
+export function consentForm(session: Session, whose = "your"): ConsentForm {
   const provider = providerSelect(session);
   const category = categorySelect(true);
   const purposes = checkboxes("Purposes (HL7 PurposeOfUse)", purposeOptions(), "purpose");
@@ -133,7 +134,7 @@ export function consentForm(session: Session): ConsentForm {
     try {
       const p = read(Math.floor(Date.now() / 1000));
       preview.textContent =
-        `Preview: ${p.providerName} will be able to ${actionWords(p.actions as number)} your ` +
+        `Preview: ${p.providerName} will be able to ${actionWords(p.actions as number)} ${whose} ` +
         `${categoryWords(p.category)} for ${purposeWords(p.purposes as number)} until ${day(Number(p.expiresAt) - 1)}.`;
       preview.classList.remove("error");
     } catch (error) {

@@ -1,4 +1,11 @@
-/** The patient view: consents in sentences, grant, sign for clinics, revoke, deny, delegates, break-glass. */
+/**
+ * The patient view: consents in sentences, grant, sign for clinics, revoke, deny, delegates, break-glass. A guardian
+ * (a live delegate of the patient) sees the same view for the patient it acts for, through the registry's `…For`
+ * calls: every heading, sentence and transaction says it acts for that patient (no signing for clinics, no
+ * guardians, no records: those take the patient's own key).
+ */
+import { getAddress } from "ethers";
+
 import { field, h, replace, section, sentence, statusLine, downloadLink } from "../dom";
 import { ConsentStatus, Decision, splitSignatureNonce, type SignedGrant } from "../sdk";
 import type { Session } from "../session";
@@ -25,7 +32,7 @@ import { recordsView } from "./records";
 const signed = new Map<string, SignedGrant[]>();
 
 /** An inline "are you sure?" under a button; runs `action` on yes. */
-function confirmable(
+export function confirmable(
   label: string,
   question: string,
   yes: string,
@@ -61,10 +68,39 @@ async function signedState(session: Session, s: SignedGrant): Promise<string> {
   return "waiting to be submitted";
 }
 
-export async function patientView(session: Session): Promise<HTMLElement> {
-  const { client, account: me, directory, chainId } = session;
+/** Who the view is for: the connected patient, or the patient a guardian acts for. */
+export interface Acting {
+  /** The patient whose consents are shown and changed. */
+  patient: string;
+  /** Whether the connected account acts as the patient's guardian (not the patient). */
+  guardian: boolean;
+  /** "your", or "0x7099…79C8's" for a guardian. */
+  whose: string;
+  /** A heading or sentence, said for the patient when a guardian acts: "Deny a provider for 0x7099…79C8". */
+  title(text: string): string;
+  /** A transaction's label: "As guardian of 0x7099…79C8: Deny …" for a guardian. */
+  label(text: string): string;
+}
+
+export function actingFor(session: Session, patient: string = session.account): Acting {
+  const guardian = getAddress(patient) !== getAddress(session.account);
+  const name = shortHex(getAddress(patient));
+  return {
+    patient: getAddress(patient),
+    guardian,
+    whose: guardian ? `${name}'s` : "your",
+    title: (text) => (guardian ? `${text} for ${name}` : text),
+    label: (text) => (guardian ? `As guardian of ${name}: ${text}` : text),
+  };
+}
+
+export async function patientView(session: Session, acting: Acting = actingFor(session)): Promise<HTMLElement> {
+  const { client, directory, chainId } = session;
+  const me = acting.patient;
+  const { guardian, whose } = acting;
   const now = await session.now();
-  const tx = <T>(label: string, send: () => Promise<T>, status?: HTMLElement) => runTx(label, chainId, send, status);
+  const tx = <T>(label: string, send: () => Promise<T>, status?: HTMLElement) =>
+    runTx(acting.label(label), chainId, send, status);
   const done = async <T>(result: T | undefined) => {
     if (result !== undefined) await session.refresh();
   };
@@ -75,30 +111,44 @@ export async function patientView(session: Session): Promise<HTMLElement> {
   const listStatus = statusLine();
   const consentList =
     consents.length === 0
-      ? h("p", {}, "You have not given anyone a consent yet.")
+      ? h("p", {}, guardian ? "No consent given yet." : "You have not given anyone a consent yet.")
       : h(
           "ul",
           { class: "consents" },
           consents.map((c) => {
             const name = directory.name(c.grantee);
-            const text = consentSentence(name, c.category, c.consent, c.status);
+            const text = consentSentence(name, c.category, c.consent, c.status, whose);
             const live = c.status === ConsentStatus.Active || c.status === ConsentStatus.Pending;
             const deny = c.consent.decision === Decision.Deny;
             return h(
               "li",
               { class: `consent status-${statusWord(c.status)}` },
-              h("span", { class: "sentence" }, sentence(consentParts(name, c.category, c.consent, c.status)), "."),
+              h(
+                "span",
+                { class: "sentence" },
+                sentence(consentParts(name, c.category, c.consent, c.status, whose)),
+                ".",
+              ),
               " ",
               h("span", { class: "badge" }, statusWord(c.status)),
               live || deny
                 ? confirmable(
                     deny ? "Lift this deny" : "Revoke",
                     deny
-                      ? `Lift the deny? ${name} would again be covered by any consent you give.`
-                      : `Revoke this consent? ${name} will no longer be able to see your ${categoryWords(c.category)}.`,
+                      ? `Lift the deny? ${name} would again be covered by any consent ${guardian ? "given" : "you give"}.`
+                      : `Revoke this consent? ${name} will no longer be able to see ${whose} ${categoryWords(c.category)}.`,
                     deny ? "Yes, lift the deny" : "Yes, revoke",
                     async () =>
-                      done(await tx(`Revoke: ${text}`, () => client.revoke(c.grantee, c.category), listStatus)),
+                      done(
+                        await tx(
+                          `Revoke: ${text}`,
+                          () =>
+                            guardian
+                              ? client.revokeFor(me, c.grantee, c.category)
+                              : client.revoke(c.grantee, c.category),
+                          listStatus,
+                        ),
+                      ),
                   )
                 : null,
             );
@@ -106,7 +156,7 @@ export async function patientView(session: Session): Promise<HTMLElement> {
         );
 
   // --- Grant or sign ---
-  const form = consentForm(session);
+  const form = consentForm(session, whose);
   const grantStatus = statusLine();
   const signedHost = h("div", { class: "signed" });
   const grant = async () => {
@@ -114,8 +164,10 @@ export async function patientView(session: Session): Promise<HTMLElement> {
       form.read(Math.max(await session.now(), Math.floor(Date.now() / 1000))),
     );
     if (!p) return;
-    const sentence = `${p.providerName} may ${actionWords(p.actions as number)} your ${categoryWords(p.category)} for ${purposeWords(p.purposes as number)}`;
-    await done(await tx(`Grant: ${sentence}`, () => client.grant(p), grantStatus));
+    const sentence = `${p.providerName} may ${actionWords(p.actions as number)} ${whose} ${categoryWords(p.category)} for ${purposeWords(p.purposes as number)}`;
+    await done(
+      await tx(`Grant: ${sentence}`, () => (guardian ? client.grantFor(me, p) : client.grant(p)), grantStatus),
+    );
   };
   const sign = async () => {
     const chainNow = await session.now();
@@ -166,7 +218,7 @@ export async function patientView(session: Session): Promise<HTMLElement> {
           ],
     );
   };
-  await drawSigned();
+  if (!guardian) await drawSigned();
 
   // --- Deny ---
   const denyProvider = providerSelect(session, "Provider to deny");
@@ -176,43 +228,87 @@ export async function patientView(session: Session): Promise<HTMLElement> {
   // --- Revoke everything ---
   const allStatus = statusLine();
   const revokeAll = confirmable(
-    "Revoke everything",
-    "This ends every consent you have given, at once. It also cancels every signed consent that a clinic has not submitted yet: they can no longer be used. Your denies, guardians and emergency setting stay.",
-    "Yes, revoke everything",
+    acting.title("Revoke everything"),
+    guardian
+      ? `This ends every consent ${shortHex(me)} has given, at once, for them. It also cancels every signed consent of theirs that a clinic has not submitted yet: they can no longer be used. Their denies, guardians and emergency setting stay.`
+      : "This ends every consent you have given, at once. It also cancels every signed consent that a clinic has not submitted yet: they can no longer be used. Your denies, guardians and emergency setting stay.",
+    guardian ? `Yes, revoke everything for ${shortHex(me)}` : "Yes, revoke everything",
     async () => {
-      const result = await tx("Revoke everything", () => client.revokeAll(), allStatus);
+      const result = await tx(
+        "Revoke everything",
+        () => (guardian ? client.revokeAllFor(me) : client.revokeAll()),
+        allStatus,
+      );
       if (result) signed.delete(me);
       await done(result);
     },
     true,
   );
 
-  const lower = await Promise.all([
-    delegatesSection(session, now),
-    emergencySection(session, now),
-    recordsView(session, me),
-    historyView(session, me),
-  ]);
+  const lower = await Promise.all(
+    guardian
+      ? [emergencySection(session, now, acting), historyView(session, me)]
+      : [
+          delegatesSection(session, now),
+          emergencySection(session, now, acting),
+          recordsView(session, me),
+          historyView(session, me),
+        ],
+  );
   return h(
     "div",
-    { class: "patient" },
-    section("Your consents", h("p", {}, "Who may see what, now and before."), consentList, listStatus),
+    { class: guardian ? "patient acting" : "patient" },
     section(
-      "Give a consent",
+      guardian ? `${shortHex(me)}'s consents` : "Your consents",
+      h(
+        "p",
+        {},
+        guardian
+          ? `Who may see what of ${shortHex(me)}'s records, now and before. You change them as their guardian.`
+          : "Who may see what, now and before.",
+      ),
+      consentList,
+      listStatus,
+    ),
+    section(
+      acting.title("Give a consent"),
       form.element,
       h(
         "div",
         { class: "actions" },
-        h("button", { type: "button", class: "primary", onclick: () => void grant() }, "Grant now (you pay the fee)"),
-        " ",
-        h("button", { type: "button", onclick: () => void sign() }, "Sign for the clinic to submit (no fee)"),
+        guardian
+          ? h(
+              "button",
+              { type: "button", class: "primary", onclick: () => void grant() },
+              `Grant for ${shortHex(me)} (you pay the fee)`,
+            )
+          : [
+              h(
+                "button",
+                { type: "button", class: "primary", onclick: () => void grant() },
+                "Grant now (you pay the fee)",
+              ),
+              " ",
+              h("button", { type: "button", onclick: () => void sign() }, "Sign for the clinic to submit (no fee)"),
+            ],
       ),
+      guardian
+        ? h(
+            "p",
+            { class: "hint" },
+            "Only the patient can sign a consent for a clinic to submit: their wallet signs it, not yours.",
+          )
+        : null,
       grantStatus,
       signedHost,
     ),
     section(
-      "Deny a provider",
-      h("p", {}, "A deny beats every consent: the provider may not see that category, whatever else you signed."),
+      acting.title("Deny a provider"),
+      h(
+        "p",
+        {},
+        `A deny beats every consent: the provider may not see that category, whatever else ${guardian ? "the patient" : "you"} signed.`,
+      ),
       denyProvider.element,
       field("Category", denyCategory),
       h(
@@ -225,7 +321,8 @@ export async function patientView(session: Session): Promise<HTMLElement> {
             await done(
               await tx(
                 `Deny ${directory.name(grantee)} ${categoryWords(denyCategory.value)}`,
-                () => client.deny(grantee, denyCategory.value),
+                () =>
+                  guardian ? client.denyFor(me, grantee, denyCategory.value) : client.deny(grantee, denyCategory.value),
                 denyStatus,
               ),
             );
@@ -235,7 +332,7 @@ export async function patientView(session: Session): Promise<HTMLElement> {
       ),
       denyStatus,
     ),
-    section("Revoke everything", revokeAll, allStatus),
+    section(acting.title("Revoke everything"), revokeAll, allStatus),
     ...lower,
   );
 }
@@ -311,8 +408,9 @@ async function delegatesSection(session: Session, now: number): Promise<HTMLElem
   );
 }
 
-async function emergencySection(session: Session, now: number): Promise<HTMLElement> {
-  const { client, account: me, chainId, directory } = session;
+async function emergencySection(session: Session, now: number, acting: Acting): Promise<HTMLElement> {
+  const { client, chainId, directory } = session;
+  const { patient: me, guardian } = acting;
   const status = statusLine();
   const allowed = await client.consents.emergencyAccessAllowed(me);
   const opened = (await client.accessHistory(me)).filter((e) => e.kind === "EmergencyAccessOpened");
@@ -328,14 +426,16 @@ async function emergencySection(session: Session, now: number): Promise<HTMLElem
   const refresh = async <T>(result: T | undefined) => {
     if (result !== undefined) await session.refresh();
   };
+  const whose = guardian ? `${shortHex(me)}'s` : "your";
+  const setting = allowed ? "Turn emergency access off" : "Turn emergency access on";
   return section(
-    "Emergency access (break-glass)",
+    acting.title("Emergency access (break-glass)"),
     h(
       "p",
       {},
       allowed
-        ? "Emergency access is allowed: a registered emergency provider may open a 24-hour window to your records, which you see here and can close."
-        : "Emergency access is turned off: no provider can open an emergency window.",
+        ? `Emergency access is allowed: a registered emergency provider may open a 24-hour window to ${whose} records, which you see here and can close.`
+        : `Emergency access is turned off: no provider can open an emergency window to ${whose} records.`,
     ),
     h(
       "button",
@@ -344,14 +444,14 @@ async function emergencySection(session: Session, now: number): Promise<HTMLElem
         onclick: async () =>
           refresh(
             await runTx(
-              allowed ? "Turn emergency access off" : "Turn emergency access on",
+              acting.label(acting.title(setting)),
               chainId,
-              () => client.setEmergencyAccess(!allowed),
+              () => (guardian ? client.setEmergencyAccessFor(me, !allowed) : client.setEmergencyAccess(!allowed)),
               status,
             ),
           ),
       },
-      allowed ? "Turn emergency access off" : "Turn emergency access on",
+      acting.title(setting),
     ),
     windows.length === 0
       ? h("p", {}, "No emergency window is open.")
@@ -370,9 +470,12 @@ async function emergencySection(session: Session, now: number): Promise<HTMLElem
                   onclick: async () =>
                     refresh(
                       await runTx(
-                        `Close ${directory.name(w.provider)}'s emergency access`,
+                        acting.label(`Close ${directory.name(w.provider)}'s emergency access`),
                         chainId,
-                        () => client.closeEmergencyAccess(w.provider),
+                        () =>
+                          guardian
+                            ? client.closeEmergencyAccessFor(me, w.provider)
+                            : client.closeEmergencyAccess(w.provider),
                         status,
                       ),
                     ),
