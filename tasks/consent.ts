@@ -35,6 +35,7 @@ import {
   type CommonArgs,
 } from "./cli";
 import { explainAccess } from "./lib/access-reason";
+import { INDEXER_OPTION_HELP, historySourceOption } from "./lib/indexer";
 import { checkOutputFile, readTextFile, writeOutputFile } from "./lib/files";
 import { toJson } from "./lib/output";
 import { checkSignedFile, grantTerms, revokeTerms, termsLines, type SignedTerms } from "./lib/signed-terms";
@@ -403,12 +404,14 @@ interface HistoryArgs extends CommonArgs {
   patient?: string;
   access?: boolean;
   fromBlock?: string;
+  indexer?: string;
 }
 
 cliTask("consent:history", "Prints a patient's consent history (or, with --access, access history) from the events")
   .addOptionalParam("patient", "The patient (required)")
   .addFlag("access", "Print the access history (recorded accesses, break-glass windows) instead")
   .addOptionalParam("fromBlock", "The first block to read (default: the deployment block)")
+  .addOptionalParam("indexer", INDEXER_OPTION_HELP)
   .setAction(
     cliAction(async (args: HistoryArgs, hre, out) => {
       const patient = parseAddress(args.patient, "patient");
@@ -417,7 +420,7 @@ cliTask("consent:history", "Prints a patient's consent history (or, with --acces
         throw new UserError(`--from-block must be a block number, got "${args.fromBlock}"`);
       }
       const { client } = await taskContext(hre, { sign: false });
-      const options = fromBlock === undefined ? {} : { fromBlock };
+      const options = { ...historySourceOption(args.indexer), ...(fromBlock === undefined ? {} : { fromBlock }) };
       const events = args.access
         ? await client.accessHistory(patient, options)
         : await client.consentHistory(patient, options);

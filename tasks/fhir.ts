@@ -4,12 +4,14 @@
  */
 import { UserError, cliAction, cliTask, parseAddress, taskContext, type CommonArgs } from "./cli";
 import { checkOutputFile, writeOutputFile } from "./lib/files";
+import { INDEXER_OPTION_HELP, historySourceOption } from "./lib/indexer";
 
 interface ExportArgs extends CommonArgs {
   patient?: string;
   format?: string;
   out?: string;
   force?: boolean;
+  indexer?: string;
 }
 
 cliTask("access:export", "Exports a patient's access trail and consent changes (read-only)")
@@ -17,6 +19,7 @@ cliTask("access:export", "Exports a patient's access trail and consent changes (
   .addOptionalParam("format", `The output format: "fhir" (a FHIR R4 Bundle of AuditEvents)`, "fhir")
   .addOptionalParam("out", "A file to write (an existing file is kept unless --force); default standard output")
   .addFlag("force", "Replace --out if it exists")
+  .addOptionalParam("indexer", INDEXER_OPTION_HELP)
   .setAction(
     cliAction(async (args: ExportArgs, hre, out) => {
       const patient = parseAddress(args.patient, "patient");
@@ -25,7 +28,11 @@ cliTask("access:export", "Exports a patient's access trail and consent changes (
       const file = args.out?.trim() ? checkOutputFile(args.out.trim(), "out", Boolean(args.force)) : undefined;
       const { client, deployment, now } = await taskContext(hre, { sign: false });
       const { toFhirAuditEvents, fhirAuditBundle } = await import("../src/fhir");
-      const [accesses, changes] = await Promise.all([client.accessHistory(patient), client.consentHistory(patient)]);
+      const source = historySourceOption(args.indexer);
+      const [accesses, changes] = await Promise.all([
+        client.accessHistory(patient, source),
+        client.consentHistory(patient, source),
+      ]);
       const events = toFhirAuditEvents([...accesses, ...changes], {
         chainId: deployment.chainId,
         registry: deployment.consentRegistry,

@@ -88,25 +88,42 @@ export async function startIndexer(options: {
     "--schema",
     options.schema ?? "consent_anchor_test",
   ];
-  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group: a signal reaches both run.mjs and the Ponder process it starts (a SIGKILL of run.mjs
+  // alone would leave Ponder running).
+  const child = spawn(process.execPath, args, {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
   let output = "";
   const collect = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
-  const kill = () => child.kill("SIGKILL");
+  const kill = () => signalGroup("SIGKILL");
   running.add(kill);
   let exited = false;
   child.once("exit", () => {
     exited = true;
-    running.delete(kill);
   });
   const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
-    if (exited) return;
-    const done = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    await done;
-    clearTimeout(timer);
+    if (!exited) {
+      const done = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      signalGroup(signal);
+      const timer = setTimeout(() => signalGroup("SIGKILL"), 10_000);
+      await done;
+      clearTimeout(timer);
+    }
+    // Ponder itself, whatever run.mjs did.
+    signalGroup("SIGKILL");
+    running.delete(kill);
   };
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.timeoutMs ?? 90_000);

@@ -3,9 +3,9 @@
  * indexer started on them; then every consent row must equal `consentOf` key by key, and every patient's event
  * list from the indexer must equal the logs-based history event by event.
  *
- * `npm test` runs it on the embedded PGlite. `npm run test:indexer` (INDEXER_TESTS=full, run by .ci/run) also runs
- * it on a real Postgres server (a cluster started here on a free port) and stops the indexer mid-scenario to check
- * that it resumes without duplicates or loss.
+ * `npm test` runs it on the embedded PGlite. `npm run test:indexer` (INDEXER_TESTS=full, run by .ci/run) runs it on
+ * a real Postgres server instead (a cluster started here on a free port), and kills the indexer mid-scenario to
+ * check that it resumes without duplicates or loss.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -19,7 +19,7 @@ import { connect } from "../../src/client";
 import { replayConsents, type HistoryEvent } from "../../src/history";
 import { IndexerHistorySource, IndexerLagError } from "../../src/history-source";
 import { deploymentPath, type Deployment } from "../../src/deployment";
-import { PROJECT_ROOT, startAnvil, type AnvilNode } from "../helpers/anvil";
+import { PROJECT_ROOT, runHardhat, startAnvil, type AnvilNode } from "../helpers/anvil";
 import { actors, runScenario, setUp, type Actors } from "./scenario";
 import {
   deployOverRpc,
@@ -244,17 +244,22 @@ describe("Indexer", function () {
         anvil = await startAnvil();
         a = actors(anvil.url);
         deployment = await deployOverRpc(a.registrar, dir);
+        const start = async () => {
+          if (database === "postgres") postgres = await startPostgres();
+          indexer = await startIndexer({
+            deploymentFile: deploymentPath("anvil", dir),
+            rpcUrl: anvil!.url,
+            pgliteDir: path.join(dir, "pglite"),
+            databaseUrl: postgres?.url,
+          });
+        };
+        // On PGlite the indexer follows the scenario live; on Postgres it starts afterwards and backfills.
+        const starting = database === "pglite" ? start() : undefined;
         await setUp(deployment, a);
         const state = await runScenario(deployment, a, OPERATIONS, 16);
         expect(state.done).to.be.greaterThan(OPERATIONS / 2);
-        if (database === "postgres") postgres = await startPostgres();
-        indexer = await startIndexer({
-          deploymentFile: deploymentPath("anvil", dir),
-          rpcUrl: anvil.url,
-          pgliteDir: path.join(dir, "pglite"),
-          databaseUrl: postgres?.url,
-        });
-        await waitForIndexer(indexer.url, await a.provider.getBlockNumber());
+        await (starting ?? start());
+        await waitForIndexer(indexer!.url, await a.provider.getBlockNumber());
       });
 
       after(async function () {
@@ -300,6 +305,22 @@ describe("Indexer", function () {
         );
       });
 
+      it("should give the command line the same history with --indexer", async function () {
+        if (database !== "pglite") this.skip();
+        const patient = a.patients[0].address;
+        const history = async (extra: string[]) => {
+          const result = await runHardhat(
+            ["consent:history", "--network", "anvil", "--patient", patient, "--json", ...extra],
+            { ANVIL_RPC_URL: anvil!.url, DEPLOYMENTS_DIR: dir, INDEXER_URL: "" },
+          );
+          expect(result.code, result.stderr).to.equal(0);
+          return JSON.parse(result.stdout) as { events: unknown[] };
+        };
+        const [fromIndexer, fromLogs] = await Promise.all([history(["--indexer", indexer!.url]), history([])]);
+        expect(fromIndexer.events.length).to.be.greaterThan(10);
+        expect(fromIndexer).to.deep.equal(fromLogs);
+      });
+
       it("should serve only bounded, read-only queries", async function () {
         const url = indexer!.url;
         await expect(graphql(url, "{ patientEvents(limit: 5000) { items { id } } }")).to.be.rejectedWith(/limit/i);
@@ -318,7 +339,8 @@ describe("Indexer", function () {
     });
   }
 
-  consistency("pglite");
+  // npm test: PGlite. npm run test:indexer (INDEXER_TESTS=full): Postgres and the restart.
+  if (!FULL) consistency("pglite");
   if (FULL) consistency("postgres");
 
   (FULL ? describe : describe.skip)("restarted mid-scenario", function () {
