@@ -13,6 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+import qrcode from "qrcode-generator";
 
 import { SendGate, forwardToNode, testWalletScript } from "./wallet";
 
@@ -91,7 +92,11 @@ describe("Web portal in Chromium", function () {
     child = started.child;
     stack = started.stack;
     const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      // A fake camera, allowed without a prompt, for the clinic's QR scan.
+      args: ["--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"],
+    });
     context = await browser.newContext({
       viewport: { width: 1280, height: 900 },
       locale: "en-GB",
@@ -230,7 +235,16 @@ describe("Web portal in Chromium", function () {
   });
 
   let signedForImaging = "";
+  let signedForClinic = "";
   let signedForClinicFile = "";
+
+  /** The QR code qrcode-generator makes of `text`, as the portal draws it. */
+  function qrOf(text: string): string {
+    const qr = qrcode(0, "L");
+    qr.addData(text);
+    qr.make();
+    return qr.createDataURL(4, 4);
+  }
 
   it("signs for two clinics at once, exported as files (and text)", async () => {
     const give = section(patient, "Give a consent");
@@ -245,7 +259,21 @@ describe("Web portal in Chromium", function () {
     expect(await give.locator(".signed-item .badge").allTextContents()).to.deep.equal(
       Array(2).fill("waiting to be submitted"),
     );
-    expect(await give.getByRole("figure", { name: /^QR code of the signed consent for / }).count()).to.equal(2);
+    signedForClinic = await give.getByLabel("Signed consent for City Clinic, as text to copy").inputValue();
+    signedForImaging = await give.getByLabel("Signed consent for Harbour Imaging, as text to copy").inputValue();
+    for (const [name, text] of [
+      ["City Clinic", signedForClinic],
+      ["Harbour Imaging", signedForImaging],
+    ]) {
+      // A real QR image of exactly the consent's text, decoded by the browser.
+      const image = give.getByRole("figure", { name: `QR code of the signed consent for ${name}` }).locator("img");
+      const src = (await image.getAttribute("src")) ?? "";
+      expect(src).to.match(/^data:image\/gif;base64,/);
+      expect(src).to.equal(qrOf(text));
+      const width = () => image.evaluate((img: { complete: boolean; naturalWidth: number }) => img.naturalWidth);
+      await until(async () => (await width()) > 0);
+      expect(await width()).to.be.greaterThan(300); // (modules + quiet zone) x 4 pixels
+    }
     const [download] = await Promise.all([
       patient.waitForEvent("download"),
       give.getByRole("link", { name: "Download the signed consent for City Clinic" }).click(),
@@ -253,7 +281,6 @@ describe("Web portal in Chromium", function () {
     signedForClinicFile = path.join(downloads, download.suggestedFilename());
     await download.saveAs(signedForClinicFile);
     expect(JSON.parse(fs.readFileSync(signedForClinicFile, "utf8")).request.grantee).to.equal(CLINIC);
-    signedForImaging = await give.getByLabel("Signed consent for Harbour Imaging, as text to copy").inputValue();
     expect(JSON.parse(signedForImaging).request.grantee).to.equal(IMAGING);
     await audit(patient, "2-patient");
     await patient.evaluate("window.scrollTo(0, 0)");
@@ -261,20 +288,34 @@ describe("Web portal in Chromium", function () {
   });
 
   it("the clinic connects, sees its role, and submits both signatures in the other order, terms shown first", async () => {
+    // Headless Chromium on Linux has no BarcodeDetector: a stand-in reads the payload the test gives it from the
+    // (fake) camera's video, so that the scan's wiring (camera, detect loop, terms) runs.
+    await clinic.addInitScript(`window.BarcodeDetector = class {
+      async detect(video) {
+        return video.readyState >= 2 && window.__qrInView ? [{ rawValue: window.__qrInView, format: "qr_code" }] : [];
+      }
+    };`);
     await connect(clinic, "Test Wallet (clinic)");
     expect(await clinic.locator(".role").textContent()).to.equal(
       "Role: Registered provider: City Clinic (active; treatment, emergency care).",
     );
     const submit = section(clinic, "Submit a patient's signed consent");
-    await submit.getByLabel("Or paste the signed consent").fill(signedForImaging);
+    await submit.getByLabel("Or paste the signed consent").fill(signedForImaging); // the QR code's text
     await submit.getByRole("button", { name: "Show the terms" }).click();
     expect(await submit.locator(".terms .sentence").textContent()).to.contain(
-      `Patient ${PATIENT}: Harbour Imaging may access your imaging for treatment until`,
+      `Patient ${PATIENT}: Harbour Imaging may access their imaging for treatment until`,
     );
     await submit.getByRole("button", { name: "Submit and pay the fee" }).click();
     await confirmed(clinic, /Submit the consent signed by .* for imaging/);
-    await submit.getByLabel("Signed consent file").setInputFiles(signedForClinicFile);
-    await submit.locator(".terms .sentence", { hasText: "City Clinic may access your clinical notes" }).waitFor();
+    await clinic.evaluate((text) => Object.assign(window, { __qrInView: text }), signedForClinic);
+    await submit.getByRole("button", { name: "Scan the QR code with the camera" }).click();
+    await submit.locator(".terms .sentence", { hasText: "City Clinic may access their clinical notes" }).waitFor();
+    expect(await submit.getByLabel("Or paste the signed consent").inputValue()).to.equal(signedForClinic);
+    expect(await submit.getByLabel("Camera preview").isHidden()).to.equal(true);
+    await submit.getByLabel("Signed consent file").setInputFiles(signedForClinicFile); // the same consent, as a file
+    const pasted = submit.getByLabel("Or paste the signed consent");
+    await until(async () => (await pasted.inputValue()) === fs.readFileSync(signedForClinicFile, "utf8"));
+    await submit.locator(".terms .sentence", { hasText: "City Clinic may access their clinical notes" }).waitFor();
     await submit.getByRole("button", { name: "Submit and pay the fee" }).click();
     await confirmed(clinic, /Submit the consent signed by .* for clinical notes/);
   });

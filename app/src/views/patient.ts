@@ -210,7 +210,7 @@ export async function patientView(session: Session, acting: Acting = actingFor(s
                     h("span", { class: "badge" }, states[index]),
                   ),
                   downloadLink(fileName, json, `Download the signed consent for ${name}`),
-                  qrCode(JSON.stringify(s), `QR code of the signed consent for ${name}`),
+                  qrCode(JSON.stringify(s), `QR code of the signed consent for ${name}`, name),
                   field(`Signed consent for ${name}, as text to copy`, text),
                 );
               }),

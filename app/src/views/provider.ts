@@ -23,6 +23,7 @@ import { attempt, runTx } from "../tx";
 import { ACTION_WORDS, categoryWords, consentSentence, day, moment, purposeWords, actionWords } from "../words";
 import { categorySelect } from "./consent-form";
 import { dropZone } from "./records";
+import { scanControl } from "../scan";
 
 function patientInput(name: string): HTMLInputElement {
   return h("input", { type: "text", name, placeholder: "0x…", autocomplete: "off", spellcheck: "false" });
@@ -167,7 +168,7 @@ export async function providerView(session: Session): Promise<HTMLElement> {
       h(
         "p",
         { class: "sentence" },
-        `Patient ${r.patient}: ${consentSentence(directory.name(r.grantee), r.category, { ...r, issuedAt: 0, epoch: 0, decision: Decision.Permit, sequence: 0 })}. `,
+        `Patient ${r.patient}: ${consentSentence(directory.name(r.grantee), r.category, { ...r, issuedAt: 0, epoch: 0, decision: Decision.Permit, sequence: 0 }, undefined, "their")}. `,
         `Submit it before ${moment(Number(parsed.deadline))}.`,
       ),
       h("button", { type: "button", class: "primary", onclick: () => void submit() }, "Submit and pay the fee"),
@@ -289,13 +290,17 @@ export async function providerView(session: Session): Promise<HTMLElement> {
     ),
     section(
       "Submit a patient's signed consent",
-      h(
-        "p",
-        {},
-        "From the file the patient gave you, or paste its text (or the QR code's payload). Its terms are shown before you pay.",
-      ),
+      h("p", {}, "From the file the patient gave you, its QR code, or its text. Its terms are shown before you pay."),
       fromFile,
-      field("Or paste the signed consent", pasted),
+      scanControl((text) => {
+        pasted.value = text;
+        showTerms(text);
+      }, submitStatus),
+      field(
+        "Or paste the signed consent",
+        pasted,
+        "The file's text, or the text a QR code scanner read from the patient's QR code.",
+      ),
       h("button", { type: "button", onclick: () => showTerms(pasted.value) }, "Show the terms"),
       terms,
       submitStatus,
