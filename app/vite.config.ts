@@ -89,5 +89,5 @@ export default defineConfig({
   },
   server: { strictPort: true, fs: { allow: [ROOT] } },
   preview: { strictPort: true },
-  optimizeDeps: { include: ["ethers", "@openzeppelin/merkle-tree", "multiformats/cid"] },
+  optimizeDeps: { include: ["ethers", "@openzeppelin/merkle-tree", "multiformats/cid", "qrcode-generator"] },
 });
