@@ -41,7 +41,7 @@ const ROLES: Record<number, string> = {
   1: "patient",
   2: "City Clinic (registered provider, emergency capable)",
   3: "Harbour Imaging (registered provider)",
-  4: "guardian or relayer (any role you like)",
+  4: "guardian (appoint it from the patient's view) or relayer",
 };
 
 function devKey(index: number): string {

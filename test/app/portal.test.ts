@@ -307,7 +307,7 @@ describe("Web portal in Chromium", function () {
     );
     await submit.getByRole("button", { name: "Submit and pay the fee" }).click();
     await confirmed(clinic, /Submit the consent signed by .* for imaging/);
-    await clinic.evaluate((text) => Object.assign(window, { __qrInView: text }), signedForClinic);
+    await clinic.evaluate(`window.__qrInView = ${JSON.stringify(signedForClinic)}`); // the code held to the camera
     await submit.getByRole("button", { name: "Scan the QR code with the camera" }).click();
     await submit.locator(".terms .sentence", { hasText: "City Clinic may access their clinical notes" }).waitFor();
     expect(await submit.getByLabel("Or paste the signed consent").inputValue()).to.equal(signedForClinic);
