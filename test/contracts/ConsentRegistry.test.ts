@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, setStorageAt, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 
 import type { ConsentRegistry } from "../../typechain-types";
@@ -352,6 +352,47 @@ describe("ConsentRegistry", function () {
   });
 
   describe("revoke", function () {
+    it("should keep every other field of the slot, even at the widest values each field holds", async function () {
+      const { consents, patient, clinic } = await loadFixture(deployWithLabPermit);
+      // The consent's slot: `_consents` is the registry's fourth storage variable (slot 3), a nested mapping.
+      const coder = ethers.AbiCoder.defaultAbiCoder();
+      const inner = ethers.keccak256(coder.encode(["address", "uint256"], [patient.address, 3]));
+      const middle = ethers.keccak256(coder.encode(["address", "bytes32"], [clinic.address, inner]));
+      const slot = ethers.keccak256(coder.encode(["bytes32", "bytes32"], [LAB, middle]));
+      const registry = await consents.getAddress();
+      expect(BigInt(await ethers.provider.getStorage(registry, slot))).to.not.equal(0n); // the permit is there
+      const widest = {
+        purposes: ALL_PURPOSES,
+        actions: ALL_ACTIONS,
+        notBefore: 2 ** 40 - 3,
+        expiresAt: 2 ** 40 - 1,
+        issuedAt: 2 ** 40 - 2,
+        epoch: 2 ** 32 - 1,
+        decision: Decision.Permit,
+        sequence: 2 ** 31,
+      };
+      const word =
+        BigInt(widest.purposes) |
+        (BigInt(widest.actions) << 32n) |
+        (BigInt(widest.notBefore) << 40n) |
+        (BigInt(widest.expiresAt) << 80n) |
+        (BigInt(widest.issuedAt) << 120n) |
+        (BigInt(widest.epoch) << 160n) |
+        (BigInt(widest.decision) << 192n) |
+        (BigInt(widest.sequence) << 200n);
+      await setStorageAt(registry, slot, word);
+      const before = await consentView(consents, patient.address, clinic.address, LAB);
+      expect(before).to.deep.equal({ ...widest, status: ConsentStatus.Revoked }); // epoch 2^32 - 1 is not the patient's
+      await consents.connect(patient).revoke(clinic.address, LAB);
+      const after = await consentView(consents, patient.address, clinic.address, LAB);
+      expect(after).to.deep.equal({
+        ...widest,
+        decision: Decision.Revoked,
+        sequence: 2 ** 31 + 1,
+        status: ConsentStatus.Revoked,
+      });
+    });
+
     it("should mark a permit Revoked, keep its fields, and emit ConsentRevoked", async function () {
       const { consents, patient, clinic, start, expiresAt } = await loadFixture(deployWithLabPermit);
       await expect(consents.connect(patient).revoke(clinic.address, LAB))
