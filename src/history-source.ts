@@ -157,10 +157,22 @@ export class IndexerHistorySource implements HistorySource {
     range: { fromBlock: number; toBlock?: number },
   ): Promise<HistoryEvent[]> {
     const provider = consents.runner?.provider;
-    if (provider) {
+    // The lag check runs alongside the query (one round trip to the node, one to the indexer, in parallel); the
+    // answer is returned only once it passed.
+    const current = (async () => {
+      if (!provider) return;
       const [latest, network] = await Promise.all([provider.getBlock("latest"), provider.getNetwork()]);
       if (latest) await this.checkCurrent(latest.number, Number(network.chainId), range.toBlock);
-    }
+    })();
+    const [events] = await Promise.all([this.readEvents(patient, kinds, range), current]);
+    return events;
+  }
+
+  private async readEvents(
+    patient: string,
+    kinds: readonly HistoryEventKind[],
+    range: { fromBlock: number; toBlock?: number },
+  ): Promise<HistoryEvent[]> {
     const who = getAddress(patient);
     const where: Record<string, unknown> = {
       patient: who.toLowerCase(),

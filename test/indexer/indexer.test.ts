@@ -374,6 +374,8 @@ describe("Indexer", function () {
       await runScenario(deployment, a, OPERATIONS / 2, 8, state);
       indexer = await startIndexer(options);
       await waitForIndexer(indexer.url, await a.provider.getBlockNumber());
+      // It resumed from its checkpoint in the same database, rather than starting over.
+      expect(indexer.output()).to.include("Detected crash recovery");
       const ids = await patientEventIds(indexer.url);
       expect(new Set(ids).size).to.equal(ids.length);
       await checkConsistency(indexer.url, deployment, a);
