@@ -3,7 +3,17 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: ["node_modules", "artifacts", "cache", "typechain-types", "coverage", "dist", "ignition/deployments"],
+    ignores: [
+      "node_modules",
+      "artifacts",
+      "cache",
+      "typechain-types",
+      "coverage",
+      "dist",
+      "ignition/deployments",
+      "mutation-report",
+      ".sumo",
+    ],
   },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
