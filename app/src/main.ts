@@ -208,7 +208,9 @@ async function startSession(
   });
   activityFor(account);
   const signer = await browser.getSigner(account);
-  const client = connect(signer, deployment);
+  // A build given VITE_INDEXER_URL reads history from that indexer (issue 16), else from the chain's logs.
+  const indexer = import.meta.env.VITE_INDEXER_URL as string | undefined;
+  const client = connect(signer, deployment, indexer ? { history: indexer } : {});
   const directory = new Directory(client);
   await directory.load();
   const viewHost = h("div", { class: "view" });

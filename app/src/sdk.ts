@@ -9,5 +9,6 @@ export * from "../../src/errors";
 export * from "../../src/history";
 export * from "../../src/records";
 export { splitSignatureNonce } from "../../src/eip712";
+export { IndexerLagError } from "../../src/history-source";
 export { toFhirAuditEvents, fhirAuditBundle } from "../../src/fhir/audit";
 export type { DeploymentAddresses, Deployment } from "../../src/deployment";

@@ -2,7 +2,7 @@
 import { getAddress } from "ethers";
 
 import { downloadLink, h, section } from "../dom";
-import { fhirAuditBundle, toFhirAuditEvents, type HistoryEvent } from "../sdk";
+import { fhirAuditBundle, IndexerLagError, toFhirAuditEvents, type HistoryEvent } from "../sdk";
 import type { Session } from "../session";
 import { categoryWords, moment, purposeWords, shortHex } from "../words";
 import { PURPOSE_DISPLAY } from "../sdk";
@@ -69,7 +69,19 @@ function sentence(event: HistoryEvent, name: (address: string) => string, patien
 
 export async function historyView(session: Session, patient: string): Promise<HTMLElement> {
   const { client, directory, deployment } = session;
-  const [access, consent] = await Promise.all([client.accessHistory(patient), client.consentHistory(patient)]);
+  let note: string | undefined;
+  let access, consent;
+  try {
+    [access, consent] = await Promise.all([client.accessHistory(patient), client.consentHistory(patient)]);
+  } catch (error) {
+    // An indexer that lags the chain is not presented as current: say so, and read the chain's logs instead.
+    if (!(error instanceof IndexerLagError)) throw error;
+    note = `${error.message} This history was read from the chain itself instead.`;
+    [access, consent] = await Promise.all([
+      client.accessHistory(patient, { source: "logs" }),
+      client.consentHistory(patient, { source: "logs" }),
+    ]);
+  }
   const events: HistoryEvent[] = [...access, ...consent].sort(
     (a, b) => b.blockNumber - a.blockNumber || b.logIndex - a.logIndex,
   );
@@ -85,6 +97,7 @@ export async function historyView(session: Session, patient: string): Promise<HT
       {},
       `Every access a provider recorded, every emergency window, and every change to ${mine ? "your" : "the patient's"} consents, newest first.`,
     ),
+    note ? h("p", { class: "warning", role: "status" }, note) : "",
     events.length === 0
       ? h("p", {}, "Nothing yet.")
       : h(
