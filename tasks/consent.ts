@@ -22,7 +22,6 @@ import {
   parseActions,
   parseAddress,
   parseCategory,
-  parseDate,
   parseDurationOption,
   parseExpiry,
   parseNotBefore,
@@ -35,6 +34,7 @@ import {
   type CommonArgs,
 } from "./cli";
 import { explainAccess } from "./lib/access-reason";
+import { checkGrantOptions, type GrantTermsArgs } from "./lib/grant-options";
 import { INDEXER_OPTION_HELP, historySourceOption } from "./lib/indexer";
 import { checkOutputFile, readTextFile, writeOutputFile } from "./lib/files";
 import { toJson } from "./lib/output";
@@ -44,27 +44,9 @@ const FROM = "The account that signs: an index into the network's accounts or on
 const CATEGORY = `A category code such as "laboratory", "*" for every category, or a bytes32 category id`;
 const FOR_PATIENT = "The patient, when --from is a delegate acting for them (default: --from is the patient)";
 
-interface GrantArgs extends CommonArgs {
+interface GrantArgs extends CommonArgs, GrantTermsArgs {
   from?: string;
   patient?: string;
-  grantee?: string;
-  category?: string;
-  purposes?: string;
-  actions?: string;
-  duration?: string;
-  expires?: string;
-  notBefore?: string;
-}
-
-/** Checks the options that need no chain (dates, codes) before connecting: input errors come first. */
-function checkGrantOptions(args: GrantArgs): void {
-  parseAddress(args.grantee, "grantee");
-  parseCategory(args.category);
-  parsePurposes(args.purposes);
-  parseActions(args.actions);
-  parseNotBefore(args.notBefore);
-  if (args.expires?.trim()) parseDate(args.expires, "expires");
-  if (args.duration?.trim()) parseDurationOption(args.duration, "duration");
 }
 
 /** The SDK's grant parameters from the options of consent:grant and consent:sign. */

@@ -21,7 +21,6 @@ import {
   cliTask,
   parseActions,
   parseAddress,
-  parseDate,
   parseDurationOption,
   parseExpiry,
   parseNotBefore,
@@ -35,6 +34,7 @@ import {
   type CommonArgs,
 } from "./cli";
 import { checkOutputFile, readBytesFile, readTextFile, writeOutputFile } from "./lib/files";
+import { checkGrantOptions, type GrantTermsArgs } from "./lib/grant-options";
 import { toJson } from "./lib/output";
 import { SimulatingSigner } from "./lib/simulating-signer";
 import { checkSignedFile, grantTerms, termsLines } from "./lib/signed-terms";
@@ -123,26 +123,9 @@ cliTask(
     }),
   );
 
-interface PrivateGrantArgs extends SecretArgs {
-  grantee?: string;
-  category?: string;
-  purposes?: string;
-  actions?: string;
-  duration?: string;
-  expires?: string;
-  notBefore?: string;
+interface PrivateGrantArgs extends SecretArgs, GrantTermsArgs {
   out?: string;
   force?: boolean;
-}
-
-function checkGrantOptions(args: PrivateGrantArgs): void {
-  parseAddress(args.grantee, "grantee");
-  categoryCodeOption(args.category);
-  parsePurposes(args.purposes);
-  parseActions(args.actions);
-  parseNotBefore(args.notBefore);
-  if (args.expires?.trim()) parseDate(args.expires, "expires");
-  if (args.duration?.trim()) parseDurationOption(args.duration, "duration");
 }
 
 /** A category code (never a 0x id: privacy mode keys codes). */
@@ -202,7 +185,7 @@ withGrantOptions(
         "out",
         Boolean(args.force),
       );
-      checkGrantOptions(args);
+      checkGrantOptions(args, categoryCodeOption);
       const { client, now } = await taskContext(hre, { from: args.from, sign: true });
       const privacy = await patientPrivacy(client, args);
       const params = grantParams(args, now);
@@ -229,7 +212,7 @@ withGrantOptions(
         "out",
         Boolean(args.force),
       );
-      checkGrantOptions(args);
+      checkGrantOptions(args, categoryCodeOption);
       const { client, now } = await taskContext(hre, { from: args.from, sign: true });
       const privacy = await patientPrivacy(client, args);
       const params = grantParams(args, now);
