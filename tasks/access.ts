@@ -18,9 +18,10 @@ import {
   required,
   taskContext,
   type CommonArgs,
+  FROM_HELP,
 } from "./cli";
 
-const FROM = "The account that signs: an index into the network's accounts or one of their addresses (default 0)";
+const FROM = FROM_HELP;
 const FOR_PATIENT = "The patient, when --from is a delegate acting for them (default: --from is the patient)";
 
 cliTask("emergency:open", "Opens a 24-hour break-glass window on a patient's data (an emergency provider, --from)")

@@ -270,3 +270,7 @@ export function forPatient(value: string | undefined): string | undefined {
 export function receiptJson(receipt: { hash: string; blockNumber: number; gasUsed: bigint }) {
   return { transaction: receipt.hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed };
 }
+
+/** The help of `--from` for tasks any account may run. */
+export const FROM_HELP =
+  "The account that signs: an index into the network's accounts or one of their addresses (default 0)";

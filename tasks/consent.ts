@@ -32,6 +32,7 @@ import {
   required,
   taskContext,
   type CommonArgs,
+  FROM_HELP,
 } from "./cli";
 import { explainAccess } from "./lib/access-reason";
 import { checkGrantOptions, type GrantTermsArgs } from "./lib/grant-options";
@@ -40,7 +41,7 @@ import { checkOutputFile, readTextFile, writeOutputFile } from "./lib/files";
 import { toJson } from "./lib/output";
 import { checkSignedFile, grantTerms, revokeTerms, termsLines, type SignedTerms } from "./lib/signed-terms";
 
-const FROM = "The account that signs: an index into the network's accounts or one of their addresses (default 0)";
+const FROM = FROM_HELP;
 const CATEGORY = `A category code such as "laboratory", "*" for every category, or a bytes32 category id`;
 const FOR_PATIENT = "The patient, when --from is a delegate acting for them (default: --from is the patient)";
 

@@ -32,6 +32,7 @@ import {
   required,
   taskContext,
   type CommonArgs,
+  FROM_HELP,
 } from "./cli";
 import { checkOutputFile, readBytesFile, readTextFile, writeOutputFile } from "./lib/files";
 import { checkGrantOptions, type GrantTermsArgs } from "./lib/grant-options";
@@ -39,7 +40,7 @@ import { toJson } from "./lib/output";
 import { SimulatingSigner } from "./lib/simulating-signer";
 import { checkSignedFile, grantTerms, termsLines } from "./lib/signed-terms";
 
-const FROM = "The account that signs: an index into the network's accounts or one of their addresses (default 0)";
+const FROM = FROM_HELP;
 const BACKUP = "An encrypted secret backup (privacy:backup), for a wallet that does not sign deterministically";
 const PASSPHRASE_ENV = "CONSENT_PRIVACY_PASSPHRASE";
 const RELATIONSHIP = "The clinic's relationship: the privacy signed consent file, or the consent receipt (required)";

@@ -23,6 +23,7 @@ import {
   type CommonArgs,
   type Output,
   type TaskContext,
+  FROM_HELP,
 } from "./cli";
 import { folderItems, readProofsFile, type BatchProofsFile } from "./lib/batch-folder";
 import { checkOutputFile, readBytesFile, writeOutputFile } from "./lib/files";
@@ -30,7 +31,7 @@ import { toJson } from "./lib/output";
 
 export type { BatchProofsFile };
 
-const FROM = "The account that signs: an index into the network's accounts or one of their addresses (default 0)";
+const FROM = FROM_HELP;
 
 interface AnchorArgs extends CommonArgs {
   from?: string;
