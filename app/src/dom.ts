@@ -85,19 +85,19 @@ export function select(options: [string, string][], attrs: Attrs = {}): HTMLSele
   );
 }
 
-/** A link that downloads `text` as `fileName`. */
+/** A link that downloads `text` (or bytes) as `fileName`. */
 export function downloadLink(
   fileName: string,
-  text: string,
+  text: string | Uint8Array,
   label: string,
   type = "application/json",
 ): HTMLAnchorElement {
-  const url = URL.createObjectURL(new Blob([text], { type }));
+  const url = URL.createObjectURL(new Blob([typeof text === "string" ? text : new Uint8Array(text)], { type }));
   return h("a", { href: url, download: fileName, class: "button-link" }, label);
 }
 
 /** Starts the download of `text` as `fileName` (for files that must be saved before something happens). */
-export function download(fileName: string, text: string, type = "application/json"): void {
+export function download(fileName: string, text: string | Uint8Array, type = "application/json"): void {
   const link = downloadLink(fileName, text, fileName, type);
   document.body.appendChild(link);
   link.click();

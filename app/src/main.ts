@@ -16,11 +16,13 @@ import { day, shortHex } from "./words";
 import { patientView } from "./views/patient";
 import { providerView } from "./views/provider";
 import { guardianView } from "./views/guardian";
+import { privacyView } from "./views/privacy";
 
-type ViewName = "patient" | "provider" | "guardian";
+type ViewName = "patient" | "privacy" | "provider" | "guardian";
 
 const VIEW_TITLES: Record<ViewName, string> = {
   patient: "My consents (patient)",
+  privacy: "Privacy mode (patient)",
   provider: "Clinic tools (provider)",
   guardian: "Act for a patient (guardian)",
 };
@@ -228,6 +230,7 @@ async function startSession(
         await draw();
       });
     },
+    wallets: () => wallets,
   };
   const guarded = await delegations(session, { delegate: account });
   const role = await describeRole(session, guarded);
@@ -240,7 +243,8 @@ async function startSession(
   );
   const isProvider =
     directory.get(account) !== undefined || (await client.providerStatus(account)).status !== ProviderStatus.None;
-  const names: ViewName[] = guarded.length > 0 ? ["patient", "guardian", "provider"] : ["patient", "provider"];
+  const names: ViewName[] =
+    guarded.length > 0 ? ["patient", "privacy", "guardian", "provider"] : ["patient", "privacy", "provider"];
   const fallback: ViewName = isProvider ? "provider" : guarded.length > 0 ? "guardian" : "patient";
   let active: ViewName = view && names.includes(view) ? view : fallback;
   const tabs = names.map((name) =>
@@ -267,9 +271,11 @@ async function startSession(
         viewHost,
         active === "patient"
           ? await patientView(session)
-          : active === "guardian"
-            ? await guardianView(session)
-            : await providerView(session),
+          : active === "privacy"
+            ? await privacyView(session)
+            : active === "guardian"
+              ? await guardianView(session)
+              : await providerView(session),
       );
     } catch (error) {
       replace(viewHost, h("p", { class: "error", role: "alert" }, errorText(error)));

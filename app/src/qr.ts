@@ -1,5 +1,5 @@
 /**
- * The QR code of a signed consent (`qrcode-generator`): the same text as the file, for a clinic to scan from the
+ * The QR code of a signed consent (or another file handed to a clinic) (`qrcode-generator`): the same text as the file, for a clinic to scan from the
  * patient's screen. Error correction L keeps the code as small as a ~600-character consent allows (about 80 modules
  * a side); the image is drawn at 4 pixels a module with the standard 4-module quiet zone, and never scaled up.
  */
@@ -20,7 +20,7 @@ export function qrDataUrl(payload: string): { url: string; size: number } | unde
 }
 
 /** A figure named `label` with the QR code of `payload` and a caption saying what it is for. */
-export function qrCode(payload: string, label: string, forWhom: string): HTMLElement {
+export function qrCode(payload: string, label: string, forWhom: string, what = "signed consent"): HTMLElement {
   const image = qrDataUrl(payload);
   return h(
     "figure",
@@ -30,15 +30,15 @@ export function qrCode(payload: string, label: string, forWhom: string): HTMLEle
           src: image.url,
           width: image.size,
           height: image.size,
-          alt: `QR code holding the signed consent's text (${payload.length} characters), the same as the file`,
+          alt: `QR code holding the ${what}'s text (${payload.length} characters), the same as the file`,
         })
       : null,
     h(
       "figcaption",
       {},
       image
-        ? `Let ${forWhom} scan this code from your screen: it holds the signed consent, the same as the file.`
-        : `This signed consent is too long for a QR code (${payload.length} characters): give the file or the text instead.`,
+        ? `Let ${forWhom} scan this code from your screen: it holds the ${what}, the same as the file.`
+        : `This ${what} is too long for a QR code (${payload.length} characters): give the file or the text instead.`,
     ),
   );
 }

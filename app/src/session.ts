@@ -14,6 +14,8 @@ export interface Session {
   now(): Promise<number>;
   /** Re-reads the chain and redraws the current view. */
   refresh(): Promise<void>;
+  /** Every wallet the page has found (EIP-6963), the connected one included: privacy mode picks a relayer here. */
+  wallets(): DiscoveredWallet[];
 }
 
 /** The delegates of a patient, and the patients an account is a delegate of, from DelegateSet events. */

@@ -7,66 +7,38 @@
  * Skipped, with the reason printed, when Chromium is not installed (`.ci/run` installs it). Screenshots of each view
  * go to app/test-results/ (git-ignored); axe-core runs on each view and must find no serious or critical violation.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import qrcode from "qrcode-generator";
 
-import { SendGate, forwardToNode, testWalletScript } from "./wallet";
+import {
+  CHROMIUM,
+  OUT,
+  TX_TIMEOUT,
+  audit,
+  confirmed,
+  connectWallet,
+  launchBrowser,
+  openPage,
+  section,
+  settled,
+  startStack,
+  stopStack,
+  until,
+  type Stack,
+} from "./harness";
+import { SendGate } from "./wallet";
 
-const CHROMIUM = process.env.PORTAL_CHROMIUM ?? "/usr/bin/chromium";
-const ROOT = path.resolve(__dirname, "..", "..");
-const OUT = path.join(ROOT, "app", "test-results");
 const PATIENT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const CLINIC = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
 const IMAGING = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
 const GUARDIAN = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
 const SHORT_PATIENT = "0x7099…79C8";
 const SHORT_GUARDIAN = "0x15d3…6A65";
-const TX_TIMEOUT = 30_000;
-
-interface Stack {
-  url: string;
-  rpcUrl: string;
-}
-
-/** Starts `npm run app`'s script in preview mode on free ports; resolves when it prints PORTAL_READY. */
-function startStack(): Promise<{ child: ChildProcess; stack: Stack }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [require.resolve("hardhat/internal/cli/cli.js"), "run", "scripts/app.ts", "--no-compile"],
-      {
-        cwd: ROOT,
-        env: { ...process.env, PORTAL_MODE: "preview", PORTAL_PORT: "0", PORTAL_RPC_PORT: "0" },
-        stdio: ["ignore", "pipe", "pipe"],
-        detached: true,
-      },
-    );
-    let output = "";
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const line = output.split("\n").find((l) => l.startsWith("PORTAL_READY "));
-      if (line) resolve({ child, stack: JSON.parse(line.slice("PORTAL_READY ".length)) as Stack });
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`npm run app's script exited (${code}):\n${output}`)));
-  });
-}
-
-function stopStack(child: ChildProcess | undefined): void {
-  if (child?.pid && child.exitCode === null) {
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-  }
-}
 
 describe("Web portal in Chromium", function () {
   this.timeout(180_000);
@@ -86,57 +58,32 @@ describe("Web portal in Chromium", function () {
       console.log(`    Skipping the portal browser test: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
       this.skip();
     }
-    fs.mkdirSync(OUT, { recursive: true });
     downloads = fs.mkdtempSync(path.join(os.tmpdir(), "portal-downloads-"));
     const started = await startStack();
     child = started.child;
     stack = started.stack;
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
+    ({ browser, context } = await launchBrowser(
+      stack,
+      [
+        {
+          uuid: "0b7c1d1e-0001-4000-8000-000000000001",
+          name: "Test Wallet (patient)",
+          rdns: "test.patient",
+          account: PATIENT,
+        },
+        {
+          uuid: "0b7c1d1e-0002-4000-8000-000000000002",
+          name: "Test Wallet (clinic)",
+          rdns: "test.clinic",
+          account: CLINIC,
+        },
+      ],
+      gate,
       // A fake camera, allowed without a prompt, for the clinic's QR scan.
-      args: ["--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"],
-    });
-    context = await browser.newContext({
-      viewport: { width: 1280, height: 900 },
-      locale: "en-GB",
-      timezoneId: "Europe/Amsterdam",
-    });
-    context.setDefaultTimeout(15_000);
-    await context.exposeFunction("__walletRpc", async (request: string) => {
-      await gate.pass(request);
-      return forwardToNode(stack.rpcUrl, request);
-    });
-    await context.addInitScript({
-      content: testWalletScript(
-        [
-          {
-            uuid: "0b7c1d1e-0001-4000-8000-000000000001",
-            name: "Test Wallet (patient)",
-            rdns: "test.patient",
-            account: PATIENT,
-          },
-          {
-            uuid: "0b7c1d1e-0002-4000-8000-000000000002",
-            name: "Test Wallet (clinic)",
-            rdns: "test.clinic",
-            account: CLINIC,
-          },
-        ],
-        31337,
-      ),
-    });
-    patient = await context.newPage();
-    clinic = await context.newPage();
-    for (const [role, page] of [
-      ["patient", patient],
-      ["clinic", clinic],
-    ] as const) {
-      page.on("pageerror", (error) => console.log(`    [${role} page error] ${error.stack ?? error.message}`));
-      page.on("console", (message) => {
-        if (message.type() === "error") console.log(`    [${role} console] ${message.text()}`);
-      });
-    }
+      ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"],
+    ));
+    patient = await openPage(context, "patient");
+    clinic = await openPage(context, "clinic");
   });
 
   after(async () => {
@@ -144,61 +91,6 @@ describe("Web portal in Chromium", function () {
     stopStack(child);
     if (downloads) fs.rmSync(downloads, { recursive: true, force: true });
   });
-
-  /** Screenshot of the view, then axe-core: no serious or critical violation. */
-  async function audit(page: Page, name: string): Promise<void> {
-    await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
-    if (!(await page.evaluate("typeof window.axe !== 'undefined'"))) {
-      await page.addScriptTag({ path: require.resolve("axe-core/axe.min.js") });
-    }
-    const result = (await page.evaluate("window.axe.run(document, { resultTypes: ['violations'] })")) as {
-      violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[];
-    };
-    const serious = result.violations
-      .filter((v) => v.impact === "serious" || v.impact === "critical")
-      .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-    expect(serious, `axe on ${name}`).to.deep.equal([]);
-  }
-
-  function section(page: Page, title: string): Locator {
-    return page.locator("section", { has: page.getByRole("heading", { name: title, exact: true }) });
-  }
-
-  async function confirmed(page: Page, label: string | RegExp): Promise<void> {
-    const failed = page.locator(".activity li.failed", { hasText: label });
-    const ok = page.locator(".activity li.confirmed", { hasText: label }).first();
-    await Promise.race([
-      ok.waitFor({ timeout: TX_TIMEOUT }),
-      failed
-        .first()
-        .waitFor({ timeout: TX_TIMEOUT })
-        .then(async () => {
-          throw new Error(`Transaction failed: ${await failed.first().textContent()}`);
-        }),
-    ]);
-    await settled(page);
-  }
-
-  /** Waits until the portal has redrawn its view (it marks the page aria-busy while it reads the chain). */
-  async function settled(page: Page): Promise<void> {
-    await page.locator('#app:not([aria-busy="true"])').waitFor({ state: "attached" });
-  }
-
-  /** Polls `condition` until it holds (the view redraws after a transaction is confirmed). */
-  async function until(condition: () => Promise<boolean>, timeout = TX_TIMEOUT): Promise<void> {
-    const end = Date.now() + timeout;
-    while (!(await condition())) {
-      if (Date.now() > end) throw new Error("Timed out waiting for the view to update");
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-
-  async function connect(page: Page, wallet: string): Promise<void> {
-    await page.goto(stack.url);
-    await page.getByRole("button", { name: `Connect ${wallet}` }).click();
-    await page.locator(".role").waitFor();
-    await settled(page);
-  }
 
   it("connects the patient's wallet (EIP-6963) and shows the role", async () => {
     await patient.goto(stack.url);
@@ -295,7 +187,7 @@ describe("Web portal in Chromium", function () {
         return video.readyState >= 2 && window.__qrInView ? [{ rawValue: window.__qrInView, format: "qr_code" }] : [];
       }
     };`);
-    await connect(clinic, "Test Wallet (clinic)");
+    await connectWallet(clinic, stack.url, "Test Wallet (clinic)");
     expect(await clinic.locator(".role").textContent()).to.equal(
       "Role: Registered provider: City Clinic (active; treatment, emergency care).",
     );

@@ -163,3 +163,39 @@ export function consentForm(session: Session, whose = "your"): ConsentForm {
   update();
   return { element, read, preview };
 }
+
+/** A patient address field. */
+export function patientInput(name: string): HTMLInputElement {
+  return h("input", { type: "text", name, placeholder: "0x…", autocomplete: "off", spellcheck: "false" });
+}
+
+/** The patient address typed in `input`, or a sentence saying what is wrong. */
+export function readPatient(input: HTMLInputElement): string {
+  const value = input.value.trim();
+  if (!isAddress(value)) throw new Error("Give the patient's address (0x followed by 40 hex digits)");
+  return value;
+}
+
+/** One purpose (HL7 PurposeOfUse), in words with its code. */
+export function purposeSelect(): HTMLSelectElement {
+  return select(
+    (Object.keys(PURPOSE_DISPLAY) as (keyof typeof Purpose)[]).map((code) => [
+      code,
+      `${PURPOSE_DISPLAY[code]} (${code})`,
+    ]),
+    { name: "purpose" },
+  );
+}
+
+/** One action (FHIR consent action), in words with its code; access by default. */
+export function actionSelect(): HTMLSelectElement {
+  const s = select(
+    (Object.keys(ACTION_WORDS) as (keyof typeof Action)[]).map((code) => [
+      code,
+      `${ACTION_WORDS[code]} (${code.toLowerCase()})`,
+    ]),
+    { name: "action" },
+  );
+  s.value = "ACCESS";
+  return s;
+}

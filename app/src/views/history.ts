@@ -7,7 +7,8 @@ import type { Session } from "../session";
 import { categoryWords, moment, purposeWords, shortHex } from "../words";
 import { PURPOSE_DISPLAY } from "../sdk";
 
-const PAST: Record<string, string> = {
+/** An action in the past tense, for history sentences. */
+export const PAST: Record<string, string> = {
   collect: "added to",
   access: "accessed",
   use: "used",

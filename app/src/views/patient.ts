@@ -6,7 +6,8 @@
  */
 import { getAddress } from "ethers";
 
-import { field, h, replace, section, sentence, statusLine, downloadLink } from "../dom";
+import { field, h, replace, section, sentence, statusLine } from "../dom";
+import { fileNameOf, handoff } from "../handoff";
 import { ConsentStatus, Decision, splitSignatureNonce, type SignedGrant } from "../sdk";
 import type { Session } from "../session";
 import { delegations } from "../session";
@@ -25,16 +26,15 @@ import {
 } from "../words";
 import { categorySelect, consentForm, providerSelect } from "./consent-form";
 import { historyView } from "./history";
-import { qrCode } from "../qr";
 import { recordsView } from "./records";
 
 /** Signatures made in this page, per patient, until the page is closed. */
 const signed = new Map<string, SignedGrant[]>();
 
-/** An inline "are you sure?" under a button; runs `action` on yes. */
+/** An inline "are you sure?" under a button; runs `action` on yes. `question` may be worded when it opens. */
 export function confirmable(
   label: string,
-  question: string,
+  question: string | (() => string),
   yes: string,
   action: () => Promise<void>,
   danger = false,
@@ -43,7 +43,7 @@ export function confirmable(
   const open = () =>
     replace(
       box,
-      h("p", { role: "alert", class: danger ? "warning" : "" }, question),
+      h("p", { role: "alert", class: danger ? "warning" : "" }, typeof question === "string" ? question : question()),
       h("button", { type: "button", class: danger ? "danger" : "", onclick: () => void action() }, yes),
       " ",
       h("button", { type: "button", onclick: close }, "Cancel"),
@@ -55,7 +55,7 @@ export function confirmable(
 }
 
 /** Whether a signature made here still waits for its clinic, was submitted, or was cancelled since. */
-async function signedState(session: Session, s: SignedGrant): Promise<string> {
+export async function signedState(session: Session, s: SignedGrant): Promise<string> {
   const { signatureEpoch, sequence } = await session.client.signatureNonce(
     s.request.patient,
     s.request.grantee,
@@ -196,9 +196,6 @@ export async function patientView(session: Session, acting: Acting = actingFor(s
               { class: "signed-list" },
               list.map((s, index) => {
                 const name = directory.name(s.request.grantee);
-                const json = JSON.stringify(s, null, 2);
-                const fileName = `signed-consent-${name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-${index + 1}.json`;
-                const text = h("textarea", { readonly: true, rows: 3, class: "payload" }, JSON.stringify(s));
                 return h(
                   "li",
                   { class: "signed-item" },
@@ -209,9 +206,11 @@ export async function patientView(session: Session, acting: Acting = actingFor(s
                     `${name} can submit it until ${moment(Number(s.deadline))}. `,
                     h("span", { class: "badge" }, states[index]),
                   ),
-                  downloadLink(fileName, json, `Download the signed consent for ${name}`),
-                  qrCode(JSON.stringify(s), `QR code of the signed consent for ${name}`, name),
-                  field(`Signed consent for ${name}, as text to copy`, text),
+                  handoff(s, {
+                    what: "signed consent",
+                    forWhom: name,
+                    fileName: fileNameOf("signed-consent", name, index + 1),
+                  }),
                 );
               }),
             ),

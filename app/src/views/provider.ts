@@ -1,10 +1,9 @@
 /**
  * The clinic view: check a patient's consent (with the reason when the answer is no), submit a patient's signed
- * consent (terms shown before paying), record an access, open emergency access, anchor a record, anchor a batch.
+ * consent (terms shown before paying), record an access, open emergency access, anchor a record, anchor a batch;
+ * and the same for patients in privacy mode (privacy-clinic.ts).
  */
-import { isAddress } from "ethers";
-
-import { download, field, fileBytes, h, replace, section, select, statusLine } from "../dom";
+import { download, field, fileBytes, h, replace, section, statusLine } from "../dom";
 import {
   ANY_CATEGORY,
   ConsentStatus,
@@ -21,44 +20,13 @@ import {
 import type { Session } from "../session";
 import { attempt, runTx } from "../tx";
 import { ACTION_WORDS, categoryWords, consentSentence, day, moment, purposeWords, actionWords } from "../words";
-import { categorySelect } from "./consent-form";
+import { actionSelect, categorySelect, patientInput, purposeSelect, readPatient } from "./consent-form";
 import { dropZone } from "./records";
 import { scanControl } from "../scan";
-
-function patientInput(name: string): HTMLInputElement {
-  return h("input", { type: "text", name, placeholder: "0x…", autocomplete: "off", spellcheck: "false" });
-}
-
-function readPatient(input: HTMLInputElement): string {
-  const value = input.value.trim();
-  if (!isAddress(value)) throw new Error("Give the patient's address (0x followed by 40 hex digits)");
-  return value;
-}
-
-function purposeSelect(): HTMLSelectElement {
-  return select(
-    (Object.keys(PURPOSE_DISPLAY) as (keyof typeof Purpose)[]).map((code) => [
-      code,
-      `${PURPOSE_DISPLAY[code]} (${code})`,
-    ]),
-    { name: "purpose" },
-  );
-}
-
-function actionSelect(): HTMLSelectElement {
-  const s = select(
-    (Object.keys(ACTION_WORDS) as (keyof typeof Action)[]).map((code) => [
-      code,
-      `${ACTION_WORDS[code]} (${code.toLowerCase()})`,
-    ]),
-    { name: "action" },
-  );
-  s.value = "ACCESS";
-  return s;
-}
+import { privacyClinicView } from "./privacy-clinic";
 
 /** Why `grantee` may not act now: the first reason found, in words. */
-async function whyNot(
+export async function whyNot(
   session: Session,
   patient: string,
   category: string,
@@ -402,6 +370,7 @@ export async function providerView(session: Session): Promise<HTMLElement> {
       h("button", { type: "button", onclick: () => void batch() }, "Hash, save the proofs, anchor the root"),
       bStatus,
     ),
+    privacyClinicView(session),
     h(
       "p",
       { class: "note" },
