@@ -294,13 +294,11 @@ describe("Web portal in Chromium: privacy mode", function () {
     await verify
       .locator(".verify-result", { hasText: "Yes: ferritin.txt with this salt is the record anchored on" })
       .waitFor();
-    await verify
-      .getByLabel("Record file to verify")
-      .setInputFiles({
-        name: "guess.txt",
-        mimeType: "text/plain",
-        buffer: Buffer.from("synthetic private lab report: ferritin 40 ug/L"),
-      });
+    await verify.getByLabel("Record file to verify").setInputFiles({
+      name: "guess.txt",
+      mimeType: "text/plain",
+      buffer: Buffer.from("synthetic private lab report: ferritin 40 ug/L"),
+    });
     await verify
       .locator(".verify-result", { hasText: "No: guess.txt with this salt is not a record anchored" })
       .waitFor();
