@@ -148,3 +148,14 @@ export function consentSentence(
     .map((part) => (typeof part === "string" ? part : part.em))
     .join("");
 }
+
+/** The terms of a grant not yet on the chain (a signed consent), as {@link consentSentence} words them. */
+export function termsSentence(
+  name: string,
+  category: string,
+  terms: { purposes: number; actions: number; notBefore: number; expiresAt: number },
+  whose = "your",
+): string {
+  const consent = { ...terms, issuedAt: 0, epoch: 0, decision: Decision.Permit, sequence: 0 };
+  return consentSentence(name, category, consent, undefined, whose);
+}

@@ -237,7 +237,8 @@ describe("Web portal in Chromium: privacy mode", function () {
     await mode.getByRole("button", { name: "Check privately" }).click();
     await mode
       .locator(".check-result", {
-        hasText: "No: you may not access imaging for treatment, because the patient has given you no consent for",
+        hasText:
+          "No: you may not access imaging for treatment, because the patient has given you no consent for imaging.",
       })
       .waitFor();
     await mode.getByLabel("Category", { exact: true }).selectOption("laboratory");
@@ -274,6 +275,7 @@ describe("Web portal in Chromium: privacy mode", function () {
       `as your pseudonym towards City Clinic (${pseudonymForClinic.slice(0, 6)}…${pseudonymForClinic.slice(-4)})`,
     );
     expect(await lab.locator(".badge").textContent()).to.equal("active");
+    expect(await lab.textContent()).to.not.contain("public on the chain");
     const imaging = consents.locator("li", { hasText: "Harbour Imaging may access your imaging for treatment until" });
     expect(await imaging.textContent()).to.contain("as your main account.");
     const activity = section(patient, "Accesses, records and emergency access, by name");

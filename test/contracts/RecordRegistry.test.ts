@@ -148,6 +148,24 @@ describe("RecordRegistry", function () {
         });
       });
 
+      it("should leave the anchoredBy slot unwritten (zero), which a delegate's record fills", async function () {
+        // The packed layout (IRecordRegistry.Record): slot 0 patient | anchoredAt | status, slot 1 category,
+        // slot 2 anchoredBy, slot 3 supersededBy; `_records` is the contract's first storage variable. A patient's
+        // own record skips the anchoredBy SSTORE (recordOf reports the patient); the delegate's record shows the slot.
+        const { records, patient, delegate } = await loadFixture(deployWithWriters);
+        const anchoredBySlot = (id: string) =>
+          ethers.provider.getStorage(
+            records.target,
+            BigInt(ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256"], [id, 0]))) + 2n,
+          );
+        await records.connect(patient).anchor(patient.address, LAB, hashOf("a"), ZERO, "");
+        await records.connect(delegate).anchor(patient.address, LAB, hashOf("b"), ZERO, "");
+        expect(await anchoredBySlot(recordId(patient.address, hashOf("a")))).to.equal(ZERO);
+        expect(await anchoredBySlot(recordId(patient.address, hashOf("b")))).to.equal(
+          ethers.zeroPadValue(delegate.address.toLowerCase(), 32),
+        );
+      });
+
       it("should accept an empty URI and a URI of exactly 512 bytes", async function () {
         const { records, patient } = await loadFixture(deployWithWriters);
         const writer = records.connect(patient);

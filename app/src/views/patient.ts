@@ -13,16 +13,17 @@ import type { Session } from "../session";
 import { delegations } from "../session";
 import { attempt, runTx } from "../tx";
 import {
+  actionWords,
   categoryWords,
   consentParts,
   consentSentence,
   day,
   duration,
   moment,
+  purposeWords,
   shortHex,
   statusWord,
-  actionWords,
-  purposeWords,
+  termsSentence,
 } from "../words";
 import { categorySelect, consentForm, providerSelect } from "./consent-form";
 import { historyView } from "./history";
@@ -202,7 +203,7 @@ export async function patientView(session: Session, acting: Acting = actingFor(s
                   h(
                     "p",
                     {},
-                    `${consentSentence(name, s.request.category, { ...s.request, issuedAt: 0, epoch: 0, decision: Decision.Permit, sequence: 0 })}. `,
+                    `${termsSentence(name, s.request.category, s.request)}. `,
                     `${name} can submit it until ${moment(Number(s.deadline))}. `,
                     h("span", { class: "badge" }, states[index]),
                   ),

@@ -10,7 +10,6 @@ import { download, field, fileBytes, h, replace, section, select, statusLine } f
 import { fileNameOf } from "../handoff";
 import {
   Action,
-  Decision,
   PURPOSE_DISPLAY,
   Purpose,
   cidFor,
@@ -28,7 +27,7 @@ import {
 } from "../sdk";
 import type { Session } from "../session";
 import { attempt, runTx } from "../tx";
-import { ACTION_WORDS, categoryWords, consentSentence, moment, shortHex } from "../words";
+import { ACTION_WORDS, categoryWords, moment, shortHex, termsSentence } from "../words";
 import { actionSelect, categorySelect, purposeSelect } from "./consent-form";
 import { whyNot } from "./provider";
 import { dropZone } from "./records";
@@ -90,7 +89,11 @@ async function readReceived(session: Session, text: string): Promise<Received> {
   } catch {
     throw new Error("This is not a file from a patient in privacy mode: it is not JSON");
   }
-  if (Array.isArray(value)) return { kind: "revocations", list: value.map((v) => parseSignedRevoke(v)) };
+  if (Array.isArray(value)) {
+    if (value.some((v) => (v as { request?: { purposes?: unknown } })?.request?.purposes !== undefined))
+      throw new Error("A list in a file holds signed revocations only: give each signed consent on its own");
+    return { kind: "revocations", list: value.map((v) => parseSignedRevoke(v)) };
+  }
   const v = value as {
     relationship?: unknown;
     kind?: unknown;
@@ -187,7 +190,7 @@ export function privacyClinicView(session: Session): HTMLElement {
       h(
         "p",
         { class: "sentence" },
-        `Patient ${r.patient}: ${consentSentence(directory.name(r.grantee), code, { ...r, issuedAt: 0, epoch: 0, decision: Decision.Permit, sequence: 0 }, undefined, "their")}. `,
+        `Patient ${r.patient}: ${termsSentence(directory.name(r.grantee), code, r, "their")}. `,
         `The category is private: on the chain it is an id only you and the patient can name. Submit it before ${moment(Number(signed.deadline))}.`,
       ),
       h(
@@ -312,7 +315,7 @@ export function privacyClinicView(session: Session): HTMLElement {
         ? { yes: true, text: `Yes: you may ${what} now.` }
         : {
             yes: false,
-            text: `No: you may not ${what}, because ${await whyNot(session, relationship.patient, id, purpose, action)}.`,
+            text: `No: you may not ${what}, because ${await whyNot(session, relationship.patient, id, purpose, action, (c) => categoryWords(c === id ? code : c))}.`,
           };
     });
     if (!answer) return;

@@ -13,6 +13,7 @@ import {
   ConsentStatus,
   Decision,
   PURPOSE_DISPLAY,
+  categoryId,
   connect,
   decryptForGrantee,
   parseRecordSalt,
@@ -36,6 +37,7 @@ import {
   purposeWords,
   shortHex,
   statusWord,
+  termsSentence,
 } from "../words";
 import { confirmable, signedState } from "./patient";
 import { consentForm } from "./consent-form";
@@ -154,7 +156,17 @@ async function privacyOn(session: Session, privacy: PatientPrivacy): Promise<HTM
             return h(
               "li",
               { class: `consent status-${statusWord(c.status)}` },
-              h("span", { class: "sentence" }, sentence(parts), ", ", `as ${accountWords(c.account)}.`),
+              h(
+                "span",
+                { class: "sentence" },
+                sentence(parts),
+                ", ",
+                `as ${accountWords(c.account)}.`,
+                // A consent given in the plain view: its category id is public.
+                c.categoryCode && c.category === categoryId(c.categoryCode)
+                  ? " Its category is public on the chain."
+                  : "",
+              ),
               " ",
               h("span", { class: "badge" }, statusWord(c.status)),
               live
@@ -234,7 +246,7 @@ async function privacyOn(session: Session, privacy: PatientPrivacy): Promise<HTM
       h(
         "p",
         {},
-        `Named from your secret: the chain shows only ids that mean nothing without it. Read at block ${listing.block}.`,
+        `Named from your secret: the chain shows only ids that mean nothing without it. Consents given in the plain view are listed too, marked public. Read at block ${listing.block}.`,
       ),
       consentList,
       listStatus,
@@ -321,7 +333,7 @@ async function giveSection(session: Session, privacy: PatientPrivacy): Promise<H
                   h(
                     "p",
                     {},
-                    `${consentSentence(provider, s.categoryCode, { ...s.request, issuedAt: 0, epoch: 0, decision: Decision.Permit, sequence: 0 })}, `,
+                    `${termsSentence(provider, s.categoryCode, s.request)}, `,
                     getAddress(s.request.patient) === getAddress(account)
                       ? "from your main account. "
                       : `as your pseudonym ${shortHex(s.request.patient)}. `,

@@ -19,19 +19,20 @@ import {
 } from "../sdk";
 import type { Session } from "../session";
 import { attempt, runTx } from "../tx";
-import { ACTION_WORDS, categoryWords, consentSentence, day, moment, purposeWords, actionWords } from "../words";
+import { ACTION_WORDS, actionWords, categoryWords, day, moment, purposeWords, termsSentence } from "../words";
 import { actionSelect, categorySelect, patientInput, purposeSelect, readPatient } from "./consent-form";
 import { dropZone } from "./records";
 import { scanControl } from "../scan";
 import { privacyClinicView } from "./privacy-clinic";
 
-/** Why `grantee` may not act now: the first reason found, in words. */
+/** Why `grantee` may not act now: the first reason found, in words (`words` names a category id). */
 export async function whyNot(
   session: Session,
   patient: string,
   category: string,
   purpose: keyof typeof Purpose,
   action: keyof typeof Action,
+  words: (category: string) => string = categoryWords,
 ): Promise<string> {
   const { client, account } = session;
   const { id, status } = await client.providerStatus(account);
@@ -39,7 +40,7 @@ export async function whyNot(
     return "your provider registration is suspended: no consent authorises a suspended provider";
   if (status === ProviderStatus.Retired) return "this key of your provider was retired: use its current key";
   const blocking = await client.denyBlocking(patient, account, category);
-  if (blocking) return `the patient denied you ${categoryWords(blocking.category)}`;
+  if (blocking) return `the patient denied you ${words(blocking.category)}`;
   const keys = [...new Set([id, account])];
   let best:
     | { status: ConsentStatus; consent: Awaited<ReturnType<typeof client.consentOf>>["consent"]; category: string }
@@ -51,7 +52,7 @@ export async function whyNot(
         best = { ...read, category: scope };
     }
   }
-  if (!best) return `the patient has given you no consent for ${categoryWords(category)}`;
+  if (!best) return `the patient has given you no consent for ${words(category)}`;
   const c = best.consent;
   switch (best.status) {
     case ConsentStatus.Revoked:
@@ -61,7 +62,7 @@ export async function whyNot(
     case ConsentStatus.Pending:
       return `your consent starts only on ${moment(c.notBefore)}`;
     case ConsentStatus.Denied:
-      return `the patient denied you ${categoryWords(best.category === "*" ? ANY_CATEGORY : category)}`;
+      return `the patient denied you ${words(best.category === "*" ? ANY_CATEGORY : category)}`;
     default:
       break;
   }
@@ -136,7 +137,7 @@ export async function providerView(session: Session): Promise<HTMLElement> {
       h(
         "p",
         { class: "sentence" },
-        `Patient ${r.patient}: ${consentSentence(directory.name(r.grantee), r.category, { ...r, issuedAt: 0, epoch: 0, decision: Decision.Permit, sequence: 0 }, undefined, "their")}. `,
+        `Patient ${r.patient}: ${termsSentence(directory.name(r.grantee), r.category, r, "their")}. `,
         `Submit it before ${moment(Number(parsed.deadline))}.`,
       ),
       h("button", { type: "button", class: "primary", onclick: () => void submit() }, "Submit and pay the fee"),
