@@ -855,8 +855,14 @@ export class ConsentClient {
     if (BigInt(s.deadline) < BigInt(now)) throw new Error(`This ${what} expired at ${iso(BigInt(s.deadline))}`);
     if (!(await this.isContract(patient))) {
       const recovered = recoverSigner();
-      if (recovered !== patient)
-        throw new Error(`The ${what} was signed by ${recovered}, not by the patient ${patient}`);
+      if (recovered !== patient) {
+        throw new Error(
+          recovered === ZeroAddress
+            ? `The ${what}'s signature is malformed: it is not the patient ${patient}'s`
+            : `The ${what}'s signature does not match these terms and the patient ${patient}: the terms were edited ` +
+                `after signing, or another account signed them (it recovers to ${recovered})`,
+        );
+      }
     }
     const given = splitSignatureNonce(s.nonce);
     const next = splitSignatureNonce(nonce);

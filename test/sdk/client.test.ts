@@ -341,7 +341,12 @@ describe("ConsentClient", function () {
       const sent = await ethers.provider.getTransactionCount(relayer.address);
 
       const tampered = { ...signed, request: { ...signed.request, grantee: lab.address } };
-      expect((await rejection(relayerClient.submitSignedGrant(tampered))).message).to.match(/not by the patient/);
+      expect((await rejection(relayerClient.submitSignedGrant(tampered))).message).to.match(
+        new RegExp(
+          `^The signed grant's signature does not match these terms and the patient ${signed.request.patient}: ` +
+            "the terms were edited after signing, or another account signed them \\(it recovers to 0x[0-9a-fA-F]{40}\\)$",
+        ),
+      );
       expect((await rejection(relayerClient.submitSignedGrant({ ...signed, chainId: 1 }))).message).to.match(
         /for chain 1, but the client is on chain 31337/,
       );
@@ -353,7 +358,7 @@ describe("ConsentClient", function () {
         /nonce is ahead of the next one for .* \(sequence 5, the key's next is 0\): submit the patient's earlier/,
       );
       expect((await rejection(relayerClient.submitSignedGrant({ ...signed, nonce: "5" }))).message).to.match(
-        /not by the patient/,
+        /signature does not match these terms/,
       );
       expect((await rejection(relayerClient.submitSignedGrant("{not json"))).message).to.match(/not JSON/);
       expect(() => parseSignedGrant({ ...signed, request: { ...signed.request, purposes: -1 } })).to.throw(
@@ -361,7 +366,7 @@ describe("ConsentClient", function () {
       );
       expect(() => parseSignedGrant({ ...signed, signature: "signed" })).to.throw(/signature/);
       expect((await rejection(relayerClient.submitSignedGrant({ ...signed, signature: "0x1234" }))).message).to.equal(
-        `The signed grant was signed by ${ethers.ZeroAddress}, not by the patient ${signed.request.patient}`,
+        `The signed grant's signature is malformed: it is not the patient ${signed.request.patient}'s`,
       );
       expect(await ethers.provider.getTransactionCount(relayer.address)).to.equal(sent);
 
@@ -409,7 +414,9 @@ describe("ConsentClient", function () {
         { deadline: (await time.latest()) + 3600 },
       );
       const forged = { ...signed, request: { ...signed.request, grantee: patient.address } };
-      expect((await rejection(relayerClient.submitSignedRevoke(forged))).message).to.match(/not by the patient/);
+      expect((await rejection(relayerClient.submitSignedRevoke(forged))).message).to.match(
+        /signature does not match these terms and the patient/,
+      );
       await expect(await relayerClient.submitSignedRevoke(JSON.stringify(signed)))
         .to.emit(consents, "ConsentRevoked")
         .withArgs(patient.address, clinic.address, LAB, await relayerClient.address(), true);
