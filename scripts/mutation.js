@@ -120,11 +120,12 @@ function run(command, args, env = {}) {
   if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} exited with ${result.status}`);
 }
 
+/** Runs the copy's SuMo (with its fix and its own operator settings), not the project's. */
 function sumo(...args) {
   run(process.execPath, [
     "-r",
     path.join(__dirname, "lib", "sumo-glob.js"),
-    require.resolve("@morenabarboni/sumo"),
+    path.join(work, "node_modules", "@morenabarboni", "sumo", "index.js"),
     ...args,
   ]);
 }
@@ -196,6 +197,32 @@ function main() {
   if (preflight) return;
   console.log(`\nReport: ${path.relative(root, reportDir)}/ (results.csv, report.txt)\n`);
   summarize([path.join(reportDir, "results.csv")]);
+  reportNotRun(path.join(reportDir, "generated.csv"), path.join(reportDir, "results.csv"), args);
+}
+
+/**
+ * Names the mutants SuMo generated in the asked range but did not test (none, since the range fix above; a check
+ * that the run is complete).
+ */
+function reportNotRun(generatedFile, resultsFile, range) {
+  if (!fs.existsSync(generatedFile)) return;
+  const hashes = (file) =>
+    fs
+      .readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((row) => row.split("$")[0]);
+  let generated = hashes(generatedFile);
+  const [start = "first", end = "last"] = range;
+  if (start !== "first" && generated.includes(start)) generated = generated.slice(generated.indexOf(start));
+  if (end !== "last" && generated.includes(end)) generated = generated.slice(0, generated.indexOf(end) + 1);
+  const tested = new Set(hashes(resultsFile));
+  const missing = generated.filter((hash) => !tested.has(hash));
+  if (missing.length === 0) return;
+  console.log(`\n${missing.length} mutant(s) generated but not tested; run each on its own:`);
+  for (const hash of missing) console.log(`  npm run test:mutation -- ${hash} ${hash}`);
+  process.exitCode = 1;
 }
 
 main();
