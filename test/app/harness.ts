@@ -94,6 +94,14 @@ export async function openPage(context: BrowserContext, role: string): Promise<P
   return page;
 }
 
+/**
+ * Brings `page` to the front before a step acts on it: a background tab renders no frames, and Playwright waits for
+ * frames before each click (about 2 s a click in a background tab).
+ */
+export async function front(page: Page): Promise<void> {
+  await page.bringToFront();
+}
+
 /** Screenshot of the view, then axe-core: no serious or critical violation. */
 export async function audit(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
@@ -146,6 +154,7 @@ export async function until(condition: () => Promise<boolean>, timeout = TX_TIME
 
 /** Opens the portal and connects `wallet`; waits for the role line and the first view. */
 export async function connectWallet(page: Page, url: string, wallet: string): Promise<void> {
+  await front(page);
   await page.goto(url);
   await page.getByRole("button", { name: `Connect ${wallet}` }).click();
   await page.locator(".role").waitFor();

@@ -17,6 +17,7 @@ import qrcode from "qrcode-generator";
 
 import {
   CHROMIUM,
+  front,
   OUT,
   TX_TIMEOUT,
   audit,
@@ -93,6 +94,7 @@ describe("Web portal in Chromium", function () {
   });
 
   it("connects the patient's wallet (EIP-6963) and shows the role", async () => {
+    await front(patient);
     await patient.goto(stack.url);
     await patient.getByRole("button", { name: "Connect Test Wallet (clinic)" }).waitFor();
     await audit(patient, "1-connect");
@@ -101,6 +103,7 @@ describe("Web portal in Chromium", function () {
   });
 
   it("grants in words, with a preview sentence, and shows the consent as a sentence", async () => {
+    await front(patient);
     const give = section(patient, "Give a consent");
     await give.getByLabel("Provider", { exact: true }).selectOption(CLINIC);
     await give.getByLabel("Category of records").selectOption("laboratory");
@@ -139,6 +142,7 @@ describe("Web portal in Chromium", function () {
   }
 
   it("signs for two clinics at once, exported as files (and text)", async () => {
+    await front(patient);
     const give = section(patient, "Give a consent");
     await give.getByLabel("Provider", { exact: true }).selectOption(CLINIC);
     await give.getByLabel("Category of records").selectOption("clinical-notes");
@@ -182,6 +186,7 @@ describe("Web portal in Chromium", function () {
   it("the clinic connects, sees its role, and submits both signatures in the other order, terms shown first", async () => {
     // Headless Chromium on Linux has no BarcodeDetector: a stand-in reads the payload the test gives it from the
     // (fake) camera's video, so that the scan's wiring (camera, detect loop, terms) runs.
+    await front(clinic);
     await clinic.addInitScript(`window.BarcodeDetector = class {
       async detect(video) {
         return video.readyState >= 2 && window.__qrInView ? [{ rawValue: window.__qrInView, format: "qr_code" }] : [];
@@ -213,6 +218,7 @@ describe("Web portal in Chromium", function () {
   });
 
   it("checks consent as the clinic, with the reason when the answer is no", async () => {
+    await front(clinic);
     const check = section(clinic, "Check a patient's consent");
     await check.getByLabel("Patient's address").fill(PATIENT);
     await check.getByLabel("Category").selectOption("laboratory");
@@ -232,6 +238,7 @@ describe("Web portal in Chromium", function () {
   });
 
   it("records an access, anchors a record and a batch, and opens emergency access", async () => {
+    await front(clinic);
     const access = section(clinic, "Record an access");
     await access.getByLabel("Patient's address").fill(PATIENT);
     await access.getByLabel("Category").selectOption("laboratory");
@@ -274,6 +281,7 @@ describe("Web portal in Chromium", function () {
   });
 
   it("the patient sees the open break-glass window with its remaining time, and closes it", async () => {
+    await front(patient);
     await patient.getByRole("button", { name: "My consents (patient)" }).click();
     await settled(patient);
     const signedStates = await section(patient, "Give a consent").locator(".signed-item .badge").allTextContents();
@@ -288,6 +296,7 @@ describe("Web portal in Chromium", function () {
   });
 
   it("anchors a file's fingerprint and a corrected version (a version chain), and verifies files in the browser", async () => {
+    await front(patient);
     const records = section(patient, "Records");
     const report = {
       name: "lab-report.txt",
@@ -330,6 +339,7 @@ describe("Web portal in Chromium", function () {
   const termEnds = `30 Jun ${new Date().getFullYear() + 1}`;
 
   it("appoints a guardian until a date", async () => {
+    await front(patient);
     const guardians = section(patient, "Guardians (delegates)");
     await guardians.getByLabel("Guardian's address").fill(GUARDIAN);
     await guardians.getByLabel("Until (included)").fill(`${new Date().getFullYear() + 1}-06-30`);
@@ -339,6 +349,7 @@ describe("Web portal in Chromium", function () {
   });
 
   it("the guardian picks the patient and acts for them; a refusal shows the SDK's sentence", async () => {
+    await front(patient);
     await patient.evaluate(`window.__testAccounts.switch("test.patient", "${GUARDIAN}")`); // the wallet's other account
     await patient.locator(".role", { hasText: "Guardian" }).waitFor();
     await settled(patient);
@@ -401,6 +412,7 @@ describe("Web portal in Chromium", function () {
   });
 
   it("back on the patient's account: the changes, attributed to the guardian in the history; removes the guardian", async () => {
+    await front(patient);
     await patient.evaluate(`window.__testAccounts.switch("test.patient", "${PATIENT}")`);
     await patient.locator(".role", { hasText: "Role: Patient." }).waitFor();
     await settled(patient);
@@ -427,6 +439,7 @@ describe("Web portal in Chromium", function () {
   });
 
   it("revokes with confirmation; the clinic's refused action shows the readable error", async () => {
+    await front(patient);
     const item = section(patient, "Your consents").locator("li", {
       hasText: "City Clinic may add to and access your laboratory results",
     });
@@ -438,6 +451,7 @@ describe("Web portal in Chromium", function () {
     });
     expect(await revoked.locator(".badge").textContent()).to.equal("revoked");
 
+    await front(clinic);
     const access = section(clinic, "Record an access");
     await access.getByRole("button", { name: "Record the access" }).click();
     const failed = clinic.locator(".activity li.failed").first();
@@ -448,6 +462,7 @@ describe("Web portal in Chromium", function () {
   });
 
   it("revokes everything after a clear warning", async () => {
+    await front(patient);
     const all = section(patient, "Revoke everything");
     await all.getByRole("button", { name: "Revoke everything" }).click();
     expect(await all.getByRole("alert").textContent()).to.contain(
@@ -467,6 +482,7 @@ describe("Web portal in Chromium", function () {
   });
 
   it("shows the access history and downloads it as FHIR AuditEvent JSON", async () => {
+    await front(patient);
     const history = section(patient, "Access history");
     const text = await history.locator(".history").textContent();
     expect(text).to.contain("City Clinic accessed your laboratory results for treatment");
@@ -490,6 +506,7 @@ describe("Web portal in Chromium", function () {
   });
 
   it("detects a wrong network and switches back", async () => {
+    await front(patient);
     await patient.evaluate("window.__testChain.set('0x1')");
     await patient.getByRole("heading", { name: "Wrong network" }).waitFor();
     expect(await patient.getByRole("alert").first().textContent()).to.contain(

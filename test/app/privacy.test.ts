@@ -29,6 +29,7 @@ import {
 } from "../../src";
 import {
   CHROMIUM,
+  front,
   audit,
   confirmed,
   connectWallet,
@@ -135,6 +136,7 @@ describe("Web portal in Chromium: privacy mode", function () {
   }
 
   it("turns privacy mode on from the wallet alone and lists a pseudonym for every provider", async () => {
+    await front(patient);
     await connectWallet(patient, stack.url, "Test Wallet (patient)");
     await openPrivacyTab();
     await section(patient, "Privacy mode").waitFor();
@@ -156,6 +158,7 @@ describe("Web portal in Chromium: privacy mode", function () {
   }
 
   it("signs a private consent through the pseudonym; its file carries the clinic's relationship key only", async () => {
+    await front(patient);
     const give = section(patient, "Give a private consent");
     await give.getByLabel("Provider", { exact: true }).selectOption(CLINIC);
     await give.getByLabel("Category of records").selectOption("laboratory");
@@ -183,6 +186,7 @@ describe("Web portal in Chromium: privacy mode", function () {
   });
 
   it("refuses a direct grant through a pseudonym, and grants privately from the main account with a receipt", async () => {
+    await front(patient);
     const give = section(patient, "Give a private consent");
     await give.getByLabel("Provider", { exact: true }).selectOption(IMAGING);
     await give.getByLabel("Category of records").selectOption("imaging");
@@ -207,6 +211,7 @@ describe("Web portal in Chromium: privacy mode", function () {
   });
 
   it("the clinic refuses another clinic's receipt, then submits the private consent, checks and records an access", async () => {
+    await front(clinic);
     await connectWallet(clinic, stack.url, "Test Wallet (clinic)");
     const mode = section(clinic, "Patients in privacy mode");
     await mode.getByLabel("Or paste the file's text").fill(receiptText);
@@ -247,6 +252,7 @@ describe("Web portal in Chromium: privacy mode", function () {
   });
 
   it("the clinic anchors a salted record, encrypted to the pseudonym; the salt is saved first", async () => {
+    await front(clinic);
     const mode = section(clinic, "Patients in privacy mode");
     await mode.getByLabel("Category of the record").selectOption("laboratory");
     await mode
@@ -267,6 +273,7 @@ describe("Web portal in Chromium: privacy mode", function () {
 
   it("the patient lists consents, the access and the record by name, across the main account and the pseudonym", async () => {
     await openPrivacyTab();
+    await front(patient);
     const consents = section(patient, "Your private consents");
     const lab = consents.locator("li", {
       hasText: `City Clinic may add to and access your laboratory results for treatment until`,
@@ -288,6 +295,7 @@ describe("Web portal in Chromium: privacy mode", function () {
   });
 
   it("verifies the record with its salt (not without), and opens the copy encrypted to the pseudonym", async () => {
+    await front(patient);
     const verify = section(patient, "Verify a private record with its salt");
     await verify
       .getByLabel("Record file to verify")
@@ -312,6 +320,7 @@ describe("Web portal in Chromium: privacy mode", function () {
   });
 
   it("without a relayer, revoking everything gives each provider its own signed revocations, which it submits", async () => {
+    await front(patient);
     const all = section(patient, "Revoke everything, across every relationship");
     await all.getByRole("button", { name: "Revoke everything, across every relationship" }).click();
     expect(await all.getByRole("alert").textContent()).to.contain("each provider submits each in its own transaction");
@@ -324,6 +333,7 @@ describe("Web portal in Chromium: privacy mode", function () {
     ) as { request: { patient: string } }[];
     expect(forImaging.map((r) => r.request.patient)).to.deep.equal([PATIENT]);
 
+    await front(clinic);
     const mode = section(clinic, "Patients in privacy mode");
     await mode.getByLabel("Or paste the file's text").fill(await forClinic.inputValue());
     await mode.getByRole("button", { name: "Read the file" }).click();
@@ -333,12 +343,14 @@ describe("Web portal in Chromium: privacy mode", function () {
     await mode.getByRole("button", { name: "Submit the revocations and pay the fee" }).click();
     await confirmed(clinic, "Submit 1 signed revocation");
     await openPrivacyTab();
+    await front(patient);
     const lab = section(patient, "Your private consents").locator("li", { hasText: "laboratory results" });
     expect(await lab.locator(".badge").textContent()).to.equal("revoked");
   });
 
   it("with a relayer, revokes everything left in one action, the relayer submitting one transaction each", async () => {
     const fromBlock = (await node.getBlockNumber()) + 1;
+    await front(patient);
     await section(patient, "Relayer for your pseudonyms")
       .getByLabel("Who submits the revocations")
       .selectOption({ label: "Test Wallet (relayer)" });
@@ -387,6 +399,7 @@ describe("Web portal in Chromium: privacy mode", function () {
   });
 
   it("for wallets that sign differently each time: creates a secret with a backup, and restores it (not with a wrong passphrase)", async () => {
+    await front(patient);
     await section(patient, "Privacy mode is on")
       .getByRole("button", { name: /^Turn privacy mode off/ })
       .click();
