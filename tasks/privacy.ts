@@ -511,37 +511,55 @@ cliTask("privacy:list", "Lists the patient's (--from) consents, accesses and rec
 
 cliTask(
   "privacy:revoke-all",
-  "Revokes every permit of the patient (--from) across the main account and every pseudonym: signed revocations a relayer submits one by one",
+  "Revokes every permit of the patient (--from) across the main account and every pseudonym: one revokeAll of the main account, and signed revocations of the pseudonyms a relayer submits one by one",
 )
   .addOptionalParam("from", FROM)
   .addOptionalParam("secretBackup", BACKUP)
-  .addOptionalParam("relayer", "The account that submits and pays (required): an index or one of the accounts")
+  .addOptionalParam(
+    "relayer",
+    "The account that submits and pays for the pseudonyms' revocations (required; not --from): an index or one of the accounts",
+  )
   .addOptionalParam("deadline", `How long the signatures can be submitted, e.g. "1h"`, "1h")
   .setAction(
     cliAction(async (args: SecretArgs & { relayer?: string; deadline?: string }, hre, out) => {
       required(
         args.relayer,
         "relayer",
-        "give the account that submits the revocations (it pays; the patient sends nothing)",
+        "give the account that submits the pseudonyms' revocations (it pays; the main account never names a pseudonym)",
       );
       const deadlineSeconds = parseDurationOption(args.deadline ?? "1h", "deadline");
       const { client, deployment, now } = await taskContext(hre, { from: args.from, sign: true });
       const relayerClient = await relayerOf(hre, args.relayer as string, deployment);
+      if ((await relayerClient.address()) === (await client.address())) {
+        throw new UserError(
+          "--relayer is the patient's own account: a transaction from it naming a pseudonym would link the two; give another account",
+        );
+      }
       const privacy = await patientPrivacy(client, args);
-      const { submitRevocations } = await import("../src/privacy");
-      const signed = await privacy.signRevocationsOfEverything({ deadline: now + deadlineSeconds });
-      const result = await submitRevocations(relayerClient, signed);
+      const result = await privacy.revokeEverything(relayerClient, { deadline: now + deadlineSeconds });
+      if (result.main) {
+        out.say(
+          `The main account revoked its ${result.mainPermits.length} permit(s) (and cancelled its unsubmitted signatures) in one transaction: ${formatReceipt(result.main)}`,
+        );
+      }
       out.say(
-        `${result.submitted.length} permit(s) revoked, each in its own transaction; ${result.skipped.length} skipped`,
+        `${result.submitted.length} permit(s) of pseudonyms revoked by the relayer, each in its own transaction; ${result.skipped.length} skipped`,
       );
       for (const s of result.submitted) out.say(`  ${s.signed.request.grantee}: tx ${s.transaction}`);
       for (const s of result.skipped) out.say(`  skipped ${s.signed.request.grantee}: ${s.reason}`);
       out.result({
-        revoked: result.submitted.map((s) => ({
-          patient: s.signed.request.patient,
-          grantee: s.signed.request.grantee,
-          transaction: s.transaction,
-        })),
+        revoked: [
+          ...result.mainPermits.map((c) => ({
+            patient: c.account,
+            grantee: c.grantee,
+            transaction: result.main?.hash,
+          })),
+          ...result.submitted.map((s) => ({
+            patient: s.signed.request.patient,
+            grantee: s.signed.request.grantee,
+            transaction: s.transaction,
+          })),
+        ],
         skipped: result.skipped.map((s) => ({
           patient: s.signed.request.patient,
           grantee: s.signed.request.grantee,

@@ -500,19 +500,19 @@ export class PatientPrivacy {
   /**
    * Signs one revocation for every permit in force or pending, of the main account and of every pseudonym, each by
    * its own account: nothing is sent. Submit them with {@link submitRevocations}, each in its own transaction, so no
-   * transaction names two of the patient's accounts.
+   * transaction names two of the patient's accounts. `pseudonymsOnly` leaves out the main account's permits (which it
+   * can end itself: see {@link revokeEverything}).
    */
-  async signRevocationsOfEverything(opts: { deadline: number | bigint }): Promise<PrivateSignedRevoke[]> {
+  async signRevocationsOfEverything(opts: {
+    deadline: number | bigint;
+    pseudonymsOnly?: boolean;
+  }): Promise<PrivateSignedRevoke[]> {
     const listing = await this.list();
     const signer = (account: string) => {
       const found = listing.accounts.find((a) => a.account === account);
       return found?.providerId ? { signer: this.pseudonym(found.providerId) } : {};
     };
-    const live = listing.consents.filter(
-      (c) =>
-        c.consent.decision === Decision.Permit &&
-        (c.status === ConsentStatus.Active || c.status === ConsentStatus.Pending),
-    );
+    const live = livePermits(listing).filter((c) => !opts.pseudonymsOnly || c.account !== this.mainAccount);
     const signed: PrivateSignedRevoke[] = [];
     for (const c of live) {
       const s = await this.client.signRevoke(
@@ -523,6 +523,39 @@ export class PatientPrivacy {
     }
     return signed;
   }
+
+  /**
+   * Revokes everything across every relationship: the main account ends its own permits with one `revokeAll`
+   * (a transaction it sends, naming only itself, which also cancels its unsubmitted signatures), and every
+   * pseudonym's permits are revoked by signatures `relayer` submits, each in its own transaction. The relayer never
+   * handles the main account, so nothing it sends names it. The relayer must not be the main account.
+   */
+  async revokeEverything(
+    relayer: ConsentClient,
+    opts: { deadline: number | bigint },
+  ): Promise<{
+    main?: ContractTransactionReceipt;
+    mainPermits: PrivateConsentEntry[];
+    submitted: { signed: SignedRevoke; transaction: string }[];
+    skipped: { signed: SignedRevoke; reason: string }[];
+  }> {
+    if (getAddress(await relayer.address()) === this.mainAccount) {
+      throw new Error("The relayer is the patient's main account: its transactions naming a pseudonym would link them");
+    }
+    const mainPermits = livePermits(await this.list()).filter((c) => c.account === this.mainAccount);
+    const main = mainPermits.length > 0 ? await this.client.revokeAll() : undefined;
+    const signed = await this.signRevocationsOfEverything({ deadline: opts.deadline, pseudonymsOnly: true });
+    return { ...(main ? { main } : {}), mainPermits, ...(await submitRevocations(relayer, signed)) };
+  }
+}
+
+/** The permits of a listing in force or pending: what revoking everything ends. */
+export function livePermits(listing: Pick<PrivateListing, "consents">): PrivateConsentEntry[] {
+  return listing.consents.filter(
+    (c) =>
+      c.consent.decision === Decision.Permit &&
+      (c.status === ConsentStatus.Active || c.status === ConsentStatus.Pending),
+  );
 }
 
 function withName(code: string | undefined): { categoryCode?: string } {

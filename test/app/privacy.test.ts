@@ -65,6 +65,7 @@ describe("Web portal in Chromium: privacy mode", function () {
   let node: JsonRpcProvider;
   let pseudonymForClinic: string;
   let signedText = "";
+  let signedNotesText = "";
   let receiptText = "";
   const saved = new Map<string, string>();
   const gate = new SendGate();
@@ -176,18 +177,37 @@ describe("Web portal in Chromium: privacy mode", function () {
     expect(signed.request.category).to.not.equal(categoryId("laboratory"));
     expect(signed.relationship).to.include({ patient: pseudonymForClinic, grantee: CLINIC });
     expect(signed.categoryCode).to.equal("laboratory");
-    expect(await give.locator(".signed-item .badge").textContent()).to.equal("waiting to be submitted");
     expect(
       await give
         .getByRole("figure", { name: "QR code of the private signed consent for City Clinic" })
         .locator("img")
         .count(),
     ).to.equal(1);
+    // A second one for the same clinic: the same pseudonym, another private category.
+    await give.getByLabel("Category of records").selectOption("clinical-notes");
+    await give.getByLabel("add to (collect)").uncheck();
+    await give.getByRole("button", { name: "Sign privately for the clinic to submit (no fee)" }).click();
+    signedNotesText = await give
+      .getByLabel("Private signed consent for City Clinic, as text to copy")
+      .nth(1)
+      .inputValue();
+    expect(JSON.parse(signedNotesText).request.patient).to.equal(pseudonymForClinic);
+    expect(await give.locator(".signed-item .badge").allTextContents()).to.deep.equal(
+      Array(2).fill("waiting to be submitted"),
+    );
   });
 
   it("refuses a direct grant through a pseudonym, and grants privately from the main account with a receipt", async () => {
     await front(patient);
     const give = section(patient, "Give a private consent");
+    await give.getByLabel("Provider", { exact: true }).selectOption("other");
+    await give.getByLabel("Provider address").fill(RELAYER);
+    await give.getByRole("button", { name: "Sign privately for the clinic to submit (no fee)" }).click();
+    await give
+      .locator("p.status", {
+        hasText: "is not a registered provider, and pseudonyms are made for registered providers only",
+      })
+      .waitFor();
     await give.getByLabel("Provider", { exact: true }).selectOption(IMAGING);
     await give.getByLabel("Category of records").selectOption("imaging");
     await give.getByLabel("add to (collect)").uncheck();
@@ -227,7 +247,12 @@ describe("Web portal in Chromium: privacy mode", function () {
       `Patient ${pseudonymForClinic}: City Clinic may add to and access their laboratory results for treatment until`,
     );
     await mode.getByRole("button", { name: "Submit and pay the fee" }).click();
-    await confirmed(clinic, "Submit the private consent of");
+    await confirmed(clinic, /Submit the private consent of .* for laboratory results/);
+    await mode.getByLabel("Or paste the file's text").fill(signedNotesText);
+    await mode.getByRole("button", { name: "Read the file" }).click();
+    await mode.getByRole("button", { name: "Submit and pay the fee" }).click();
+    await confirmed(clinic, /Submit the private consent of .* for clinical notes/);
+    expect(await mode.getByLabel("Patient in privacy mode").locator("option").count()).to.equal(1);
     expect(await mode.getByLabel("Patient in privacy mode").inputValue()).to.equal("0");
     expect(await mode.getByLabel("Patient in privacy mode").locator("option").textContent()).to.contain(
       pseudonymForClinic,
@@ -289,9 +314,43 @@ describe("Web portal in Chromium: privacy mode", function () {
     expect(await activity.textContent())
       .to.contain("City Clinic accessed your laboratory results for treatment, as your pseudonym towards City Clinic")
       .and.contain("Laboratory results: a record anchored by City Clinic for your pseudonym towards City Clinic");
+    const notes = consents.locator("li", { hasText: "City Clinic may access your clinical notes for treatment until" });
+    expect(await notes.locator(".badge").textContent()).to.equal("active");
     expect(
-      await section(patient, "Give a private consent").locator(".signed-item .badge").first().textContent(),
-    ).to.equal("submitted (or replaced by a later decision)");
+      await section(patient, "Give a private consent").locator(".signed-item .badge").allTextContents(),
+    ).to.deep.equal(Array(2).fill("submitted (or replaced by a later decision)"));
+  });
+
+  it("the clinic forgets a relationship (after a warning), and takes it back from the file the patient gives again", async () => {
+    await front(patient);
+    const [download] = await Promise.all([
+      patient.waitForEvent("download"),
+      section(patient, "Your private consents")
+        .locator("li", { hasText: "clinical notes" })
+        .getByRole("button", { name: "Relationship file for City Clinic" })
+        .click(),
+    ]);
+    const file = path.join(downloads, `again-${download.suggestedFilename()}`);
+    await download.saveAs(file);
+    expect(JSON.parse(fs.readFileSync(file, "utf8"))).to.include({
+      kind: "consent-anchor/relationship",
+      patient: pseudonymForClinic,
+      grantee: CLINIC,
+    });
+
+    await front(clinic);
+    const mode = section(clinic, "Patients in privacy mode");
+    await mode.getByRole("button", { name: "Forget this relationship in this browser" }).click();
+    expect(await mode.getByRole("alert").textContent()).to.contain(
+      "you can no longer name this patient's private categories",
+    );
+    await mode.getByRole("button", { name: "Yes, forget it" }).click();
+    await mode.getByText("You hold no relationship yet.").waitFor();
+    await mode.getByLabel("Privacy-mode file").setInputFiles(file);
+    await mode.locator("p.status", { hasText: `Kept the relationship with patient ${pseudonymForClinic}.` }).waitFor();
+    await mode.getByLabel("Category", { exact: true }).selectOption("clinical-notes");
+    await mode.getByRole("button", { name: "Check privately" }).click();
+    await mode.locator(".check-result", { hasText: "Yes: you may access clinical notes for treatment now." }).waitFor();
   });
 
   it("verifies the record with its salt (not without), and opens the copy encrypted to the pseudonym", async () => {
@@ -319,23 +378,23 @@ describe("Web portal in Chromium: privacy mode", function () {
     await open.locator("p.status", { hasText: "encrypted to your pseudonym towards City Clinic" }).waitFor();
   });
 
-  it("without a relayer, revoking everything gives each provider its own signed revocations, which it submits", async () => {
+  it("without a relayer, a pseudonym's revocation is a file for its provider, which submits it", async () => {
     await front(patient);
-    const all = section(patient, "Revoke everything, across every relationship");
-    await all.getByRole("button", { name: "Revoke everything, across every relationship" }).click();
-    expect(await all.getByRole("alert").textContent()).to.contain("each provider submits each in its own transaction");
-    await all.getByRole("button", { name: "Yes, revoke everything" }).click();
-    const forClinic = all.getByLabel("Signed revocations for City Clinic, as text to copy");
-    const revocations = JSON.parse(await forClinic.inputValue()) as { request: { patient: string } }[];
-    expect(revocations.map((r) => r.request.patient)).to.deep.equal([pseudonymForClinic]);
-    const forImaging = JSON.parse(
-      await all.getByLabel("Signed revocations for Harbour Imaging, as text to copy").inputValue(),
-    ) as { request: { patient: string } }[];
-    expect(forImaging.map((r) => r.request.patient)).to.deep.equal([PATIENT]);
+    const notes = section(patient, "Your private consents").locator("li", { hasText: "clinical notes" });
+    await notes.getByRole("button", { name: "Revoke" }).click();
+    expect(await notes.getByRole("alert").textContent()).to.contain("each provider submits it");
+    await notes.getByRole("button", { name: "Yes, revoke" }).click();
+    const handed = section(patient, "Signed revocations to give");
+    const text = await handed.getByLabel("Signed revocations for City Clinic, as text to copy").inputValue();
+    const revocations = JSON.parse(text) as { request: { patient: string; grantee: string; category: string } }[];
+    expect(revocations.map((r) => r.request)).to.deep.equal([
+      { patient: pseudonymForClinic, grantee: CLINIC, category: JSON.parse(signedNotesText).request.category },
+    ]);
+    expect(await handed.textContent()).to.match(/for City Clinic to submit until/);
 
     await front(clinic);
     const mode = section(clinic, "Patients in privacy mode");
-    await mode.getByLabel("Or paste the file's text").fill(await forClinic.inputValue());
+    await mode.getByLabel("Or paste the file's text").fill(text);
     await mode.getByRole("button", { name: "Read the file" }).click();
     expect(await mode.locator(".terms .sentence").textContent()).to.contain(
       "1 signed revocation of consents given to City Clinic",
@@ -343,12 +402,11 @@ describe("Web portal in Chromium: privacy mode", function () {
     await mode.getByRole("button", { name: "Submit the revocations and pay the fee" }).click();
     await confirmed(clinic, "Submit 1 signed revocation");
     await openPrivacyTab();
-    await front(patient);
-    const lab = section(patient, "Your private consents").locator("li", { hasText: "laboratory results" });
-    expect(await lab.locator(".badge").textContent()).to.equal("revoked");
+    const revoked = section(patient, "Your private consents").locator("li", { hasText: "clinical notes" });
+    expect(await revoked.locator(".badge").textContent()).to.equal("revoked");
   });
 
-  it("with a relayer, revokes everything left in one action, the relayer submitting one transaction each", async () => {
+  it("revokes everything in one action: the main account with one transaction of its own, the pseudonym's by the relayer", async () => {
     const fromBlock = (await node.getBlockNumber()) + 1;
     await front(patient);
     await section(patient, "Relayer for your pseudonyms")
@@ -360,15 +418,18 @@ describe("Web portal in Chromium: privacy mode", function () {
       "Test Wallet (relayer) submits each in its own transaction",
     );
     await all.getByRole("button", { name: "Yes, revoke everything" }).click();
-    await confirmed(patient, /Revoke 1 private consent, submitted by Test Wallet \(relayer\)/);
+    await confirmed(patient, "Revoke everything of your main account");
+    await confirmed(patient, /Revoke 1 consent of your pseudonyms, submitted by Test Wallet \(relayer\)/);
     await until(async () => {
       const badges = await section(patient, "Your private consents").locator(".badge").allTextContents();
-      return badges.length === 2 && badges.every((b) => b === "revoked");
+      return badges.length === 3 && badges.every((b) => b === "revoked");
     });
-    const latest = await node.getBlockNumber();
-    expect(latest - fromBlock + 1).to.equal(1);
-    const block = await node.getBlock(latest, true);
-    expect(block?.prefetchedTransactions.map((tx) => tx.from)).to.deep.equal([RELAYER]);
+    const senders: string[] = [];
+    for (let n = fromBlock; n <= (await node.getBlockNumber()); n++) {
+      const block = await node.getBlock(n, true);
+      senders.push(...(block?.prefetchedTransactions ?? []).map((tx) => tx.from));
+    }
+    expect(senders).to.deep.equal([PATIENT, RELAYER]);
   });
 
   it("leaves on the chain no public category id, and no transaction naming both the patient and the pseudonym", async () => {
@@ -395,7 +456,8 @@ describe("Web portal in Chromium: privacy mode", function () {
         }
       }
     }
-    expect(pseudonymTransactions).to.equal(4); // the consent, the access, the record and the revocation
+    // Two consents, the access, the record, and two revocations (the clinic's and the relayer's).
+    expect(pseudonymTransactions).to.equal(6);
   });
 
   it("for wallets that sign differently each time: creates a secret with a backup, and restores it (not with a wrong passphrase)", async () => {
@@ -410,13 +472,22 @@ describe("Web portal in Chromium: privacy mode", function () {
     await setup.locator("p.status", { hasText: "The two passphrases differ" }).waitFor();
     await setup.getByLabel("The same passphrase again").fill("correct horse battery");
     await setup.getByRole("button", { name: "Create the secret and download its encrypted backup" }).click();
+    const backup = await savedFile(`consent-anchor-privacy-backup-${PATIENT.slice(2, 8).toLowerCase()}.json`);
+    await setup.getByLabel("Saved backup file, to check").setInputFiles({
+      name: "another.json",
+      mimeType: "application/json",
+      buffer: Buffer.from("{}"),
+    });
+    await setup
+      .locator("p.status", { hasText: "another.json is not the backup just made" })
+      .waitFor({ timeout: 60_000 });
+    await setup.getByLabel("Saved backup file, to check").setInputFiles(backup);
     const created = section(patient, "Privacy mode is on").locator(".pseudonyms li", {
       hasText: "Towards City Clinic",
     });
     await created.waitFor({ timeout: 60_000 });
     const createdText = await created.textContent();
     expect(createdText).to.not.contain(pseudonymForClinic); // a random secret, not the wallet's
-    const backup = await savedFile(`consent-anchor-privacy-backup-${PATIENT.slice(2, 8).toLowerCase()}.json`);
 
     await section(patient, "Privacy mode is on")
       .getByRole("button", { name: /^Turn privacy mode off/ })

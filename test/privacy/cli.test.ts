@@ -116,8 +116,18 @@ describe("Privacy mode: the privacy:* tasks", function () {
     ]);
     expect((listing.records as { categoryCode: string }[]).map((r) => r.categoryCode)).to.deep.equal(["laboratory"]);
 
+    const self = await runTask("privacy:revoke-all", { from: "1", relayer: "1", json: true });
+    expect(self.code).to.equal(1);
+    expect(self.stderr).to.match(/--relayer is the patient.s own account/);
     const revoked = ok(await runTask("privacy:revoke-all", { from: "1", relayer: "4", json: true }));
-    expect((revoked.revoked as unknown[]).length).to.equal(2);
+    const transactions = revoked.revoked as { patient: string; transaction: string }[];
+    expect(transactions.map((r) => r.patient)).to.have.members([pseudonym, patient.address]);
+    // The main account ends its own permits (one revokeAll it sends); the relayer only ever names the pseudonym.
+    const [relayer] = (await hre.ethers.getSigners()).slice(4);
+    for (const r of transactions) {
+      const tx = await hre.ethers.provider.getTransaction(r.transaction);
+      expect(tx?.from).to.equal(r.patient === pseudonym ? relayer.address : patient.address);
+    }
     expect(ok(await runTask("privacy:check", { ...check, category: "laboratory" })).authorised).to.equal(false);
     expect(ok(await runTask("privacy:check", receiptCheck)).authorised).to.equal(false);
   });

@@ -290,6 +290,37 @@ describe("SDK privacy mode", function () {
       expect(pseudonymTx?.data.toLowerCase()).to.not.contain(main);
     });
 
+    it("revokes everything with the main account's own revokeAll, and the pseudonyms' through the relayer only", async function () {
+      const { privacy, patient, patientClient, clinic, clinicClient, relayerClient, emergencyDoctor } =
+        await loadFixture(privateFixture);
+      const now = await time.latest();
+      const terms = { purposes: [Purpose.TREAT], actions: [Action.ACCESS], expiresAt: now + 30 * DAY };
+      const pseudonym = privacy.pseudonym(clinic.address).address;
+      await clinicClient.submitSignedGrant(
+        await privacy.signGrant(
+          { ...terms, grantee: clinic.address, category: "laboratory" },
+          { deadline: now + DAY, pseudonym: true },
+        ),
+      );
+      await privacy.grant({ ...terms, grantee: emergencyDoctor.address, category: "imaging" });
+
+      await expect(privacy.revokeEverything(patientClient, { deadline: now + DAY })).to.be.rejectedWith(
+        /relayer is the patient's main account/,
+      );
+      const result = await privacy.revokeEverything(relayerClient, { deadline: now + DAY });
+      expect(result.main?.from).to.equal(patient.address);
+      expect(result.mainPermits.map((c) => [c.grantee, c.categoryCode])).to.deep.equal([
+        [emergencyDoctor.address, "imaging"],
+      ]);
+      expect(result.skipped).to.deep.equal([]);
+      expect(result.submitted.map((s) => s.signed.request.patient)).to.deep.equal([pseudonym]);
+      const relayed = await clinicClient.provider.getTransaction(result.submitted[0].transaction);
+      expect(relayed?.from).to.equal(await relayerClient.address());
+      expect(relayed?.data.toLowerCase()).to.not.contain(patient.address.slice(2).toLowerCase());
+      const after = await privacy.list();
+      expect(after.consents.map((c) => ConsentStatus[c.status])).to.deep.equal(["Revoked", "Revoked"]);
+    });
+
     it("works from a restored backup secret for a wallet that is not deterministic", async function () {
       const { patientClient, clinic } = await loadFixture(privateFixture);
       const secret = createRandomSecret();

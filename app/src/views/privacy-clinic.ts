@@ -29,6 +29,7 @@ import type { Session } from "../session";
 import { attempt, runTx } from "../tx";
 import { ACTION_WORDS, categoryWords, moment, shortHex, termsSentence } from "../words";
 import { actionSelect, categorySelect, purposeSelect } from "./consent-form";
+import { confirmable } from "./patient";
 import { whyNot } from "./provider";
 import { dropZone } from "./records";
 
@@ -38,13 +39,18 @@ interface Held {
   publicKey?: string;
 }
 
-const storageKey = (session: Session) =>
-  `consent-anchor/relationships/${session.chainId}/${session.account.toLowerCase()}`;
+/**
+ * Where this browser keeps the relationships of one provider on one chain: under its stable id, so that they survive
+ * a rotation of its key.
+ */
+function storageKey(chainId: number, providerId: string): string {
+  return `consent-anchor/relationships/${chainId}/${providerId.toLowerCase()}`;
+}
 
-/** The relationships kept in this browser for this clinic account; unreadable entries are skipped. */
-function loadHeld(session: Session): Held[] {
+/** The relationships kept under `key`; unreadable entries are skipped. */
+function loadHeld(key: string): Held[] {
   try {
-    const stored = JSON.parse(localStorage.getItem(storageKey(session)) ?? "[]") as unknown[];
+    const stored = JSON.parse(localStorage.getItem(key) ?? "[]") as unknown[];
     return stored.flatMap((entry) => {
       try {
         const e = entry as { relationship: unknown; publicKey?: unknown };
@@ -63,26 +69,32 @@ function loadHeld(session: Session): Held[] {
   }
 }
 
-function saveHeld(session: Session, held: Held[]): void {
-  localStorage.setItem(storageKey(session), JSON.stringify(held));
+function saveHeld(key: string, held: Held[]): void {
+  localStorage.setItem(key, JSON.stringify(held));
 }
 
-/** Adds (or updates) a relationship the clinic holds. */
-function keep(session: Session, entry: Held): void {
-  const held = loadHeld(session).filter(
-    (h) =>
-      !(h.relationship.patient === entry.relationship.patient && h.relationship.grantee === entry.relationship.grantee),
-  );
-  saveHeld(session, [...held, entry]);
+const samePair = (a: GranteeRelationship, b: GranteeRelationship) => a.patient === b.patient && a.grantee === b.grantee;
+
+/** Adds (or updates) a relationship; a public key already known is kept. Returns its index. */
+function keep(key: string, entry: Held): number {
+  const held = loadHeld(key);
+  const index = held.findIndex((h) => samePair(h.relationship, entry.relationship));
+  const merged = { ...held[index], ...entry, publicKey: entry.publicKey ?? held[index]?.publicKey };
+  if (!merged.publicKey) delete merged.publicKey;
+  if (index === -1) held.push(merged);
+  else held[index] = merged;
+  saveHeld(key, held);
+  return index === -1 ? held.length - 1 : index;
 }
 
 type Received =
   | { kind: "grant"; signed: SignedGrant; code: string; relationship: GranteeRelationship }
+  | { kind: "relationship"; relationship: GranteeRelationship }
   | { kind: "receipt"; code: string; relationship: GranteeRelationship }
   | { kind: "revocations"; list: SignedRevoke[] };
 
 /** What a privacy-mode file holds, checked: its relationship must be this chain's, for this clinic, and name its id. */
-async function readReceived(session: Session, text: string): Promise<Received> {
+async function readReceived(session: Session, providerId: string, text: string): Promise<Received> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -101,23 +113,25 @@ async function readReceived(session: Session, text: string): Promise<Received> {
     categoryId?: unknown;
     request?: { purposes?: unknown };
   };
-  if (v.relationship === undefined) {
+  if (v.relationship === undefined && v.kind !== "consent-anchor/relationship") {
     if (v.request && v.request.purposes === undefined) return { kind: "revocations", list: [parseSignedRevoke(value)] };
     throw new Error(
       "This file holds no relationship key: a consent signed outside privacy mode goes to “Submit a patient's signed consent” above",
     );
   }
   const relationship = parseRelationship(value);
-  if (typeof v.categoryCode !== "string") throw new Error("The file does not name its category (categoryCode)");
-  const code = v.categoryCode;
-  const id = await session.client.providerIdOf(session.account);
-  if (relationship.grantee !== id)
-    throw new Error(`This relationship is for ${shortHex(relationship.grantee)}, not for you (${shortHex(id)})`);
+  if (relationship.grantee !== providerId)
+    throw new Error(
+      `This relationship is for ${shortHex(relationship.grantee)}, not for you (${shortHex(providerId)})`,
+    );
   if (
     relationship.chainId !== session.chainId ||
     relationship.registry !== getAddress(session.deployment.consentRegistry)
   )
     throw new Error("This relationship is for another chain or another consent registry");
+  if (v.kind === "consent-anchor/relationship") return { kind: "relationship", relationship };
+  if (typeof v.categoryCode !== "string") throw new Error("The file does not name its category (categoryCode)");
+  const code = v.categoryCode;
   if (v.kind === "consent-anchor/consent-receipt") {
     if (String(v.categoryId).toLowerCase() !== relationshipCategoryId(relationship, code))
       throw new Error("The receipt's category id is not its code's id in its relationship: refuse it");
@@ -126,13 +140,17 @@ async function readReceived(session: Session, text: string): Promise<Received> {
   const signed = parseSignedGrant(value);
   if (signed.request.patient !== relationship.patient)
     throw new Error("The signed consent and its relationship are for different patient accounts: refuse it");
+  if (signed.request.grantee !== relationship.grantee)
+    throw new Error("The signed consent is for another grantee than its relationship: refuse it");
   if (signed.request.category !== relationshipCategoryId(relationship, code))
     throw new Error(`The signed category is not “${code}” in this relationship: refuse it`);
   return { kind: "grant", signed, code, relationship };
 }
 
-export function privacyClinicView(session: Session): HTMLElement {
+export async function privacyClinicView(session: Session): Promise<HTMLElement> {
   const { client, directory, chainId, account: me } = session;
+  const providerId = await client.providerIdOf(me);
+  const store = storageKey(chainId, providerId);
   const tx = <T>(label: string, send: () => Promise<T>, status?: HTMLElement) => runTx(label, chainId, send, status);
 
   // --- Receive ---
@@ -141,13 +159,15 @@ export function privacyClinicView(session: Session): HTMLElement {
   const terms = h("div", { class: "terms", "aria-live": "polite" });
   const show = async (text: string) => {
     replace(terms);
-    const received = await attempt(receiveStatus, () => readReceived(session, text));
+    const received = await attempt(receiveStatus, () => readReceived(session, providerId, text));
     if (!received) return;
     receiveStatus.textContent = "";
-    if (received.kind === "receipt") {
-      keep(session, { relationship: received.relationship });
-      receiveStatus.textContent = `Kept the relationship with patient ${received.relationship.patient} (their consent for ${categoryWords(received.code)}).`;
-      drawHeld();
+    if (received.kind === "receipt" || received.kind === "relationship") {
+      drawHeld(keep(store, { relationship: received.relationship }));
+      receiveStatus.textContent =
+        received.kind === "receipt"
+          ? `Kept the relationship with patient ${received.relationship.patient} (their consent for ${categoryWords(received.code)}).`
+          : `Kept the relationship with patient ${received.relationship.patient}.`;
       return;
     }
     if (received.kind === "revocations") {
@@ -184,6 +204,14 @@ export function privacyClinicView(session: Session): HTMLElement {
     }
     const { signed, code, relationship } = received;
     const r = signed.request;
+    // Kept as soon as the file is read: whoever submits it (this clinic, the patient's relayer), the key is not lost.
+    let publicKey: string | undefined;
+    try {
+      publicKey = publicKeyOfSignedGrant(signed);
+    } catch {
+      publicKey = undefined; // signed by a contract wallet: records cannot be encrypted to it
+    }
+    drawHeld(keep(store, { relationship, ...(publicKey ? { publicKey } : {}) }));
     replace(
       terms,
       h("h3", {}, "Terms of this private signed consent"),
@@ -205,16 +233,8 @@ export function privacyClinicView(session: Session): HTMLElement {
               receiveStatus,
             );
             if (!result) return;
-            let publicKey: string | undefined;
-            try {
-              publicKey = publicKeyOfSignedGrant(signed);
-            } catch {
-              publicKey = undefined; // signed by a contract wallet: records cannot be encrypted to it
-            }
-            keep(session, { relationship, ...(publicKey ? { publicKey } : {}) });
             replace(terms);
             pasted.value = "";
-            drawHeld();
           },
         },
         "Submit and pay the fee",
@@ -232,13 +252,15 @@ export function privacyClinicView(session: Session): HTMLElement {
   const choice = select([], { name: "relationship" });
   const heldStatus = statusLine();
   const chosen = (): Held => {
-    const held = loadHeld(session)[Number(choice.value)];
+    const held = loadHeld(store)[Number(choice.value)];
     if (!held)
       throw new Error("Choose a patient in privacy mode first (submit their private consent, or open their receipt)");
     return held;
   };
-  const drawHeld = () => {
-    const held = loadHeld(session);
+  /** Redraws the relationships held, `selected` (an index) chosen, else the one chosen before. */
+  const drawHeld = (selected?: number) => {
+    const previous = choice.value;
+    const held = loadHeld(store);
     replace(
       choice,
       held.map((entry, index) =>
@@ -249,6 +271,8 @@ export function privacyClinicView(session: Session): HTMLElement {
         ),
       ),
     );
+    const wanted = selected !== undefined ? String(selected) : previous;
+    if (wanted && Number(wanted) < held.length) choice.value = wanted;
     replace(
       heldHost,
       held.length === 0
@@ -274,25 +298,21 @@ export function privacyClinicView(session: Session): HTMLElement {
               "Download this relationship file (a backup of its key)",
             ),
             " ",
-            h(
-              "button",
-              {
-                type: "button",
-                onclick: () => {
-                  const entry = chosen();
-                  saveHeld(
-                    session,
-                    loadHeld(session).filter(
-                      (h) =>
-                        h.relationship.patient !== entry.relationship.patient ||
-                        h.relationship.grantee !== entry.relationship.grantee,
-                    ),
-                  );
-                  heldStatus.textContent = `Forgot the relationship with ${shortHex(entry.relationship.patient)}.`;
-                  drawHeld();
-                },
-              },
+            confirmable(
               "Forget this relationship in this browser",
+              () =>
+                "Forget it? Without its key you can no longer name this patient's private categories, check, record or anchor for them, unless you kept its file or the patient gives it again.",
+              "Yes, forget it",
+              async () => {
+                const entry = chosen();
+                saveHeld(
+                  store,
+                  loadHeld(store).filter((h) => !samePair(h.relationship, entry.relationship)),
+                );
+                heldStatus.textContent = `Forgot the relationship with ${shortHex(entry.relationship.patient)}.`;
+                drawHeld(0);
+              },
+              true,
             ),
           ],
     );
@@ -380,10 +400,14 @@ export function privacyClinicView(session: Session): HTMLElement {
       "p",
       {},
       "A patient in privacy mode gives you a file with your own relationship key: with it you name their private categories. " +
-        "Keep it: this browser keeps it for you, and you can download it.",
+        "This browser keeps the keys it reads (under your provider's id, for this chain); download each as a backup.",
     ),
     h("h3", {}, "Receive a file from a patient"),
-    h("p", {}, "A private signed consent (terms shown before you pay), a consent receipt, or signed revocations."),
+    h(
+      "p",
+      {},
+      "A private signed consent (terms shown before you pay), a consent receipt, a relationship file (yours, kept as a backup, or one the patient gives again), or signed revocations.",
+    ),
     fromFile,
     field("Or paste the file's text", pasted),
     h("button", { type: "button", onclick: () => void show(pasted.value) }, "Read the file"),

@@ -7,7 +7,7 @@ import { getAddress } from "ethers";
 
 import { h, replace, section, statusLine } from "../dom";
 import { fileNameOf, handoff } from "../handoff";
-import type { ConsentReceipt, PatientPrivacy, PrivateSignedGrant } from "../sdk";
+import { ProviderStatus, type ConsentReceipt, type PatientPrivacy, type PrivateSignedGrant } from "../sdk";
 import type { Session } from "../session";
 import { attempt, runTx } from "../tx";
 import { actionWords, categoryWords, moment, purposeWords, shortHex, termsSentence } from "../words";
@@ -100,7 +100,15 @@ export async function giveSection(session: Session, privacy: PatientPrivacy): Pr
     );
   };
   const sign = async () => {
-    const read1 = await attempt(status, read);
+    const read1 = await attempt(status, async () => {
+      const r = await read();
+      // The listing finds pseudonyms again for registered providers only: one towards anyone else would be lost.
+      if (pseudonym.checked && (await session.client.providerStatus(r.params.grantee)).status === ProviderStatus.None)
+        throw new Error(
+          `${r.providerName} is not a registered provider, and pseudonyms are made for registered providers only: untick the pseudonym to sign from your main account`,
+        );
+      return r;
+    });
     if (!read1) return;
     const { chainNow, providerName, params } = read1;
     status.textContent = pseudonym.checked

@@ -73,15 +73,36 @@ export function privacySetup(session: Session): HTMLElement {
       return { secret, backup };
     });
     if (!made) return;
-    // The backup is saved before the secret is used: nothing signed with it is ever without its backup.
+    // The secret is used only once its backup is saved and read back: nothing signed with it is without its backup.
+    const passphrase = pass.value;
+    pass.value = "";
+    again.value = "";
     download(
       `consent-anchor-privacy-backup-${account.slice(2, 8).toLowerCase()}.json`,
       JSON.stringify(made.backup, null, 2),
     );
-    pass.value = "";
-    again.value = "";
-    await turnOn(PatientPrivacy.fromSecret(made.secret, client, account));
+    createStatus.textContent = "The backup file was offered for download. Now choose the file you saved, to check it.";
+    replace(
+      checkHost,
+      dropZone("Saved backup file, to check", async (file) => {
+        const checked = await attempt(createStatus, async () => {
+          createStatus.textContent = "Checking the saved backup (a few seconds)…";
+          const text = new TextDecoder().decode(await fileBytes(file));
+          let restored: string;
+          try {
+            restored = await restoreSecretBackup(text, passphrase);
+          } catch {
+            throw new Error(`${file.name} is not the backup just made: choose the file you saved a moment ago`);
+          }
+          if (restored !== made.secret)
+            throw new Error(`${file.name} holds another secret: choose the file you just saved`);
+          return true;
+        });
+        if (checked) await turnOn(PatientPrivacy.fromSecret(made.secret, client, account));
+      }),
+    );
   };
+  const checkHost = h("div", {});
 
   // --- Restore ---
   const restoreStatus = statusLine();
@@ -113,7 +134,7 @@ export function privacySetup(session: Session): HTMLElement {
         {},
         "In privacy mode, no one reading the chain can tell which category of records your consents, accesses and records are about, " +
           "and you can appear to each clinic under a different account of yours (a pseudonym) that nothing on the chain links to you. " +
-          "Records are anchored with a salt, so a guessed file cannot be confirmed.",
+          "Records a clinic anchors from its privacy section are salted, so a guessed file cannot be confirmed.",
       ),
       h(
         "p",
@@ -143,7 +164,11 @@ export function privacySetup(session: Session): HTMLElement {
           "and consents given through pseudonyms then run until they end.",
       ),
       h("h3", {}, "Create a secret"),
-      field("Passphrase", pass, `At least ${MIN_PASSPHRASE} characters.`),
+      field(
+        "Passphrase",
+        pass,
+        `At least ${MIN_PASSPHRASE} characters. The backup is downloaded; privacy mode turns on once you give the saved file back, to check it.`,
+      ),
       field("The same passphrase again", again),
       h(
         "button",
@@ -151,6 +176,7 @@ export function privacySetup(session: Session): HTMLElement {
         "Create the secret and download its encrypted backup",
       ),
       createStatus,
+      checkHost,
       h("h3", {}, "Restore a secret"),
       backupZone,
       field("Passphrase of the backup", restorePass),

@@ -371,7 +371,7 @@ export async function providerView(session: Session): Promise<HTMLElement> {
       h("button", { type: "button", onclick: () => void batch() }, "Hash, save the proofs, anchor the root"),
       bStatus,
     ),
-    privacyClinicView(session),
+    await privacyClinicView(session),
     h(
       "p",
       { class: "note" },
