@@ -63,6 +63,12 @@ contract ProviderRegistry is IProviderRegistry, AccessControl {
         if (entry.status == ProviderStatus.Suspended) revert AlreadySuspended(provider);
         entry.status = ProviderStatus.Suspended;
         emit ProviderSuspended(provider, reasonHash, msg.sender);
+        // A proposal made before the suspension (perhaps with the key that caused it) must not survive a reinstatement.
+        address id = entry.id;
+        if (_proposedKeys[id] != address(0)) {
+            delete _proposedKeys[id];
+            emit KeyRotationProposed(id, provider, address(0));
+        }
     }
 
     /// @inheritdoc IProviderRegistry
@@ -88,8 +94,8 @@ contract ProviderRegistry is IProviderRegistry, AccessControl {
         if (_proposedKeys[id] != msg.sender) revert KeyNotProposed(id, msg.sender);
         address[] storage keys = _keys[id];
         address oldKey = keys[keys.length - 1];
+        // Active: a proposal exists only from an active provider's key, and a suspension withdraws it.
         Provider storage entry = _providers[oldKey];
-        if (entry.status != ProviderStatus.Active) revert ProviderNotActive(oldKey);
         if (_providers[msg.sender].status != ProviderStatus.None) revert AlreadyRegistered(msg.sender);
         delete _proposedKeys[id];
         _providers[msg.sender] = entry;

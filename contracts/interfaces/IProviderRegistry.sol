@@ -71,7 +71,7 @@ interface IProviderRegistry {
     /// nothing changes until `newKey` accepts with {acceptKey}.
     /// @param id the provider's stable id
     /// @param currentKey the key that made the proposal
-    /// @param newKey the proposed key (zero when a proposal was withdrawn)
+    /// @param newKey the proposed key (zero when a proposal was withdrawn, by the provider or by its suspension)
     event KeyRotationProposed(address indexed id, address indexed currentKey, address indexed newKey);
     /// @notice The provider with stable id `id` moved from `oldKey` (now retired) to `newKey`, which accepted.
     /// @param id the provider's stable id
@@ -126,8 +126,11 @@ interface IProviderRegistry {
     function setCapabilities(address provider, uint8 capabilities) external;
 
     /**
-     * @notice Suspends `provider`: every consent to it stops authorising at once.
-     * @dev Only `REGISTRAR_ROLE`. Emits {ProviderSuspended}.
+     * @notice Suspends `provider`: every consent to it stops authorising at once. Its pending key proposal, if any,
+     * is withdrawn: a proposal made before a suspension (perhaps with the key that caused it) cannot be accepted after
+     * a reinstatement; the provider proposes again once reinstated.
+     * @dev Only `REGISTRAR_ROLE`. Emits {ProviderSuspended}, and {KeyRotationProposed} with `newKey` zero when it
+     * withdraws a proposal.
      * @param provider a provider's address
      * @param reasonHash a hash of the reason, kept off-chain
      */

@@ -314,6 +314,14 @@ describe("ProviderRegistry", function () {
       expect((await entryOf(providers, clinic)).status).to.equal(ProviderStatus.Suspended);
     });
 
+    it("should withdraw nothing, and emit no KeyRotationProposed, when no key was proposed", async function () {
+      const { providers, registrar, clinic } = await loadFixture(deployWithProviders);
+      await expect(providers.connect(registrar).suspend(clinic.address, REASON)).not.to.emit(
+        providers,
+        "KeyRotationProposed",
+      );
+    });
+
     it("should keep the provider's id, capabilities and identifier hash", async function () {
       const { providers, registrar, emergencyDoctor } = await loadFixture(deployWithProviders);
       const before = await entryOf(providers, emergencyDoctor);
@@ -507,14 +515,21 @@ describe("ProviderRegistry", function () {
         .withArgs(clinic.address, newKey.address);
     });
 
-    it("should revert with ProviderNotActive when the provider was suspended after proposing", async function () {
+    it("should refuse a proposal withdrawn by a suspension, during it and after a reinstatement", async function () {
       const { providers, registrar, clinic, newKey } = await loadFixture(deployWithSpareKeys);
       await providers.connect(clinic).rotateKey(newKey.address);
-      await providers.connect(registrar).suspend(clinic.address, REASON);
+      await expect(providers.connect(registrar).suspend(clinic.address, REASON))
+        .to.emit(providers, "KeyRotationProposed")
+        .withArgs(clinic.address, clinic.address, ethers.ZeroAddress);
+      expect(await providers.proposedKeyOf(clinic.address)).to.equal(ethers.ZeroAddress);
       await expect(providers.connect(newKey).acceptKey(clinic.address))
-        .to.be.revertedWithCustomError(providers, "ProviderNotActive")
-        .withArgs(clinic.address);
+        .to.be.revertedWithCustomError(providers, "KeyNotProposed")
+        .withArgs(clinic.address, newKey.address);
       await providers.connect(registrar).reinstate(clinic.address);
+      await expect(providers.connect(newKey).acceptKey(clinic.address))
+        .to.be.revertedWithCustomError(providers, "KeyNotProposed")
+        .withArgs(clinic.address, newKey.address);
+      await providers.connect(clinic).rotateKey(newKey.address); // proposed again, once reinstated
       await expect(providers.connect(newKey).acceptKey(clinic.address)).to.emit(providers, "KeyRotated");
     });
 

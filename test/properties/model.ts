@@ -818,6 +818,7 @@ export class ConsentModel {
     if (!found.ok || !found.entry) return found;
     if (found.entry.status === ProviderStatus.Suspended) return fail("AlreadySuspended", lower(provider));
     found.entry.status = ProviderStatus.Suspended;
+    this.proposed.delete(found.entry.id); // a suspension withdraws a pending proposal
     return OK;
   }
 
@@ -853,7 +854,8 @@ export class ConsentModel {
     if (this.proposedKeyOf(id) !== lower(sender)) return fail("KeyNotProposed", lower(id), lower(sender));
     const oldKey = this.currentKeyOf(id);
     const entry = this.providers.get(oldKey);
-    if (!entry || entry.status !== ProviderStatus.Active) return fail("ProviderNotActive", oldKey);
+    // A proposal exists only from an active provider (a suspension withdraws it): the contract does not check again.
+    if (!entry) throw new Error(`model: a proposal for ${id} without a current key`);
     if (this.providers.has(lower(sender))) return fail("AlreadyRegistered", lower(sender));
     this.proposed.delete(lower(id));
     this.providers.set(lower(sender), { ...entry });
