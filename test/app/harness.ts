@@ -5,10 +5,12 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 
+import type { Deployment } from "../../src";
 import { SendGate, forwardToNode, testWalletScript, type TestWallet } from "./wallet";
 
 export const CHROMIUM = process.env.PORTAL_CHROMIUM ?? "/usr/bin/chromium";
@@ -17,9 +19,30 @@ export const ROOT = path.resolve(__dirname, "..", "..");
 export const OUT = path.join(ROOT, "app", "test-results");
 export const TX_TIMEOUT = 30_000;
 
+/** The dev accounts (Hardhat's default mnemonic) the browser tests play; clinic and imaging are registered providers. */
+export const ACCOUNT = {
+  patient: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+  clinic: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+  imaging: "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+  guardian: "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65",
+  relayer: "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc",
+} as const;
+
+/** The test wallet of `role`, announced as "Test Wallet (<role>)" with the rdns "test.<role>". */
+export function testWallet(role: keyof typeof ACCOUNT, index: number): TestWallet {
+  const n = String(index).padStart(4, "0");
+  return {
+    uuid: `0b7c1d1e-${n}-4000-8000-00000000${n}`,
+    name: `Test Wallet (${role})`,
+    rdns: `test.${role}`,
+    account: ACCOUNT[role],
+  };
+}
+
 export interface Stack {
   url: string;
   rpcUrl: string;
+  deployment: Deployment;
 }
 
 /** Starts `npm run app`'s script in preview mode on free ports; resolves when it prints PORTAL_READY. */
@@ -82,6 +105,38 @@ export async function launchBrowser(
   });
   await context.addInitScript({ content: testWalletScript(wallets, 31337) });
   return { browser, context };
+}
+
+/** `npm run app`'s stack, Chromium with the test wallets, and a folder for downloads: what a browser test runs on. */
+export interface Portal {
+  stack: Stack;
+  browser: Browser;
+  context: BrowserContext;
+  downloads: string;
+  /** Closes the browser, stops the stack and removes the downloads. */
+  stop(): Promise<void>;
+}
+
+export async function startPortal(wallets: TestWallet[], gate: SendGate, args: string[] = []): Promise<Portal> {
+  const downloads = fs.mkdtempSync(path.join(os.tmpdir(), "portal-test-"));
+  const { child, stack } = await startStack();
+  try {
+    const { browser, context } = await launchBrowser(stack, wallets, gate, args);
+    return {
+      stack,
+      browser,
+      context,
+      downloads,
+      stop: async () => {
+        await browser.close();
+        stopStack(child);
+        fs.rmSync(downloads, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    stopStack(child);
+    throw error;
+  }
 }
 
 /** A page of the context, whose errors and console errors are printed with `role`. */

@@ -7,37 +7,33 @@
  * Skipped, with the reason printed, when Chromium is not installed (`.ci/run` installs it). Screenshots of each view
  * go to app/test-results/ (git-ignored); axe-core runs on each view and must find no serious or critical violation.
  */
-import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import qrcode from "qrcode-generator";
 
 import {
+  ACCOUNT,
   CHROMIUM,
-  front,
   OUT,
   TX_TIMEOUT,
   audit,
   confirmed,
   connectWallet,
-  launchBrowser,
+  front,
   openPage,
   section,
   settled,
-  startStack,
-  stopStack,
+  startPortal,
+  testWallet,
   until,
+  type Portal,
   type Stack,
 } from "./harness";
 import { SendGate } from "./wallet";
 
-const PATIENT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
-const CLINIC = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
-const IMAGING = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
-const GUARDIAN = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
+const { patient: PATIENT, clinic: CLINIC, imaging: IMAGING, guardian: GUARDIAN } = ACCOUNT;
 const SHORT_PATIENT = "0x7099…79C8";
 const SHORT_GUARDIAN = "0x15d3…6A65";
 
@@ -45,9 +41,8 @@ describe("Web portal in Chromium", function () {
   this.timeout(180_000);
   this.bail(true); // each step builds on the one before
 
-  let child: ChildProcess | undefined;
+  let portal: Portal | undefined;
   let stack: Stack;
-  let browser: Browser | undefined;
   let context: BrowserContext;
   let patient: Page;
   let clinic: Page;
@@ -59,38 +54,18 @@ describe("Web portal in Chromium", function () {
       console.log(`    Skipping the portal browser test: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
       this.skip();
     }
-    downloads = fs.mkdtempSync(path.join(os.tmpdir(), "portal-downloads-"));
-    const started = await startStack();
-    child = started.child;
-    stack = started.stack;
-    ({ browser, context } = await launchBrowser(
-      stack,
-      [
-        {
-          uuid: "0b7c1d1e-0001-4000-8000-000000000001",
-          name: "Test Wallet (patient)",
-          rdns: "test.patient",
-          account: PATIENT,
-        },
-        {
-          uuid: "0b7c1d1e-0002-4000-8000-000000000002",
-          name: "Test Wallet (clinic)",
-          rdns: "test.clinic",
-          account: CLINIC,
-        },
-      ],
-      gate,
-      // A fake camera, allowed without a prompt, for the clinic's QR scan.
-      ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"],
-    ));
+    // A fake camera, allowed without a prompt, for the clinic's QR scan.
+    portal = await startPortal([testWallet("patient", 1), testWallet("clinic", 2)], gate, [
+      "--use-fake-device-for-media-stream",
+      "--use-fake-ui-for-media-stream",
+    ]);
+    ({ stack, context, downloads } = portal);
     patient = await openPage(context, "patient");
     clinic = await openPage(context, "clinic");
   });
 
   after(async () => {
-    await browser?.close();
-    stopStack(child);
-    if (downloads) fs.rmSync(downloads, { recursive: true, force: true });
+    await portal?.stop();
   });
 
   it("connects the patient's wallet (EIP-6963) and shows the role", async () => {

@@ -10,44 +10,32 @@
  *
  * Skipped, with the reason printed, when Chromium is not installed (`.ci/run` installs it).
  */
-import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider, sha256 } from "ethers";
-import type { Browser, BrowserContext, Download, Page } from "playwright-core";
+import type { BrowserContext, Download, Page } from "playwright-core";
 
+import { CATEGORY_CODES, PatientPrivacy, categoryId, connect, parseRecordSalt, saltedContentHash } from "../../src";
 import {
-  CATEGORY_CODES,
-  PatientPrivacy,
-  categoryId,
-  connect,
-  parseRecordSalt,
-  saltedContentHash,
-  type Deployment,
-} from "../../src";
-import {
+  ACCOUNT,
   CHROMIUM,
-  front,
   audit,
   confirmed,
   connectWallet,
-  launchBrowser,
+  front,
   openPage,
   section,
   settled,
-  startStack,
-  stopStack,
+  startPortal,
+  testWallet,
   until,
+  type Portal,
   type Stack,
 } from "./harness";
 import { SendGate } from "./wallet";
 
-const PATIENT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
-const CLINIC = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
-const IMAGING = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
-const RELAYER = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
+const { patient: PATIENT, clinic: CLINIC, imaging: IMAGING, relayer: RELAYER } = ACCOUNT;
 const LAB_REPORT = Buffer.from("synthetic private lab report: ferritin 41 ug/L");
 const PRIVACY_TAB = "Privacy mode (patient)";
 
@@ -55,9 +43,8 @@ describe("Web portal in Chromium: privacy mode", function () {
   this.timeout(180_000);
   this.bail(true); // each step builds on the one before
 
-  let child: ChildProcess | undefined;
-  let stack: Stack & { deployment: Deployment };
-  let browser: Browser | undefined;
+  let portal: Portal | undefined;
+  let stack: Stack;
   let context: BrowserContext;
   let patient: Page;
   let clinic: Page;
@@ -75,35 +62,9 @@ describe("Web portal in Chromium: privacy mode", function () {
       console.log(`    Skipping the portal privacy test: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
       this.skip();
     }
-    downloads = fs.mkdtempSync(path.join(os.tmpdir(), "portal-privacy-"));
-    const started = await startStack();
-    child = started.child;
-    stack = started.stack as Stack & { deployment: Deployment };
+    portal = await startPortal([testWallet("patient", 1), testWallet("clinic", 2), testWallet("relayer", 3)], gate);
+    ({ stack, context, downloads } = portal);
     node = new JsonRpcProvider(stack.rpcUrl, 31337, { staticNetwork: true });
-    ({ browser, context } = await launchBrowser(
-      stack,
-      [
-        {
-          uuid: "0b7c1d1e-0001-4000-8000-000000000011",
-          name: "Test Wallet (patient)",
-          rdns: "test.patient",
-          account: PATIENT,
-        },
-        {
-          uuid: "0b7c1d1e-0002-4000-8000-000000000012",
-          name: "Test Wallet (clinic)",
-          rdns: "test.clinic",
-          account: CLINIC,
-        },
-        {
-          uuid: "0b7c1d1e-0003-4000-8000-000000000013",
-          name: "Test Wallet (relayer)",
-          rdns: "test.relayer",
-          account: RELAYER,
-        },
-      ],
-      gate,
-    ));
     patient = await openPage(context, "patient");
     clinic = await openPage(context, "clinic");
     for (const page of [patient, clinic]) page.on("download", (d) => void keepDownload(d));
@@ -113,10 +74,8 @@ describe("Web portal in Chromium: privacy mode", function () {
   });
 
   after(async () => {
-    await browser?.close();
-    stopStack(child);
     node?.destroy();
-    if (downloads) fs.rmSync(downloads, { recursive: true, force: true });
+    await portal?.stop();
   });
 
   /** Every download of the pages, by suggested file name. */
