@@ -8,6 +8,7 @@
  */
 import {
   SigningKey,
+  ZeroHash,
   computeAddress,
   getAddress,
   type ContractTransactionReceipt,
@@ -342,7 +343,11 @@ export class PatientPrivacy {
         CONSENT_KINDS.map((kind) => consentsInterface.getEvent(kind).topicHash),
         range,
       ),
-      this.logs(this.client.deployment.recordRegistry, [recordsInterface.getEvent("RecordAnchored").topicHash], range),
+      this.logs(
+        this.client.deployment.recordRegistry,
+        (["RecordAnchored", "RecordRetracted"] as const).map((kind) => recordsInterface.getEvent(kind).topicHash),
+        range,
+      ),
     ]);
 
     const names = new CategoryNames(this.secret, this.codes);
@@ -456,10 +461,21 @@ export class PatientPrivacy {
       }
     }
 
+    // A record's status from the events alone (no recordOf per record, which would tell the node which records are
+    // the patient's): retracted once RecordRetracted names it, else superseded once a later record supersedes it.
+    const myRecordLogs = recordLogs
+      .filter((l) => mine(l.topics[2]))
+      .map((log) => ({ log, parsed: recordsInterface.parseLog({ topics: [...log.topics], data: log.data }) }));
+    const retracted = new Set<string>();
+    const superseded = new Set<string>();
+    for (const { parsed } of myRecordLogs) {
+      if (parsed?.name === "RecordRetracted") retracted.add(String(parsed.args.recordId));
+      if (parsed?.name === "RecordAnchored" && parsed.args.supersedes !== ZeroHash)
+        superseded.add(String(parsed.args.supersedes));
+    }
     const records: PrivateRecordEntry[] = [];
-    for (const log of recordLogs.filter((l) => mine(l.topics[2]))) {
-      const parsed = recordsInterface.parseLog({ topics: [...log.topics], data: log.data });
-      if (!parsed) continue;
+    for (const { log, parsed } of myRecordLogs) {
+      if (parsed?.name !== "RecordAnchored") continue;
       const a = parsed.args;
       const account = getAddress(a.patient);
       const anchoredBy = getAddress(a.anchoredBy);
@@ -467,16 +483,20 @@ export class PatientPrivacy {
         names.add(anchoredBy, account);
         names.add(await this.client.providerIdOf(anchoredBy), account);
       }
-      const record = await this.client.records.recordOf(a.recordId);
+      const id = String(a.recordId);
       records.push({
         account,
-        recordId: String(a.recordId),
+        recordId: id,
         category: String(a.category),
         ...withName(names.name(String(a.category))),
         contentHash: String(a.contentHash),
         anchoredBy,
         uri: String(a.uri),
-        status: Number(record.status) as RecordStatus,
+        status: retracted.has(id)
+          ? RecordStatus.Retracted
+          : superseded.has(id)
+            ? RecordStatus.Superseded
+            : RecordStatus.Active,
         blockNumber: log.blockNumber,
         txHash: log.transactionHash,
       });

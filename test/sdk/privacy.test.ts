@@ -290,6 +290,48 @@ describe("SDK privacy mode", function () {
       expect(pseudonymTx?.data.toLowerCase()).to.not.contain(main);
     });
 
+    it("lists each record's status from the events alone: active, superseded, retracted", async function () {
+      const { privacy, clinic, clinicClient, records } = await loadFixture(privateFixture);
+      const now = await time.latest();
+      const signed = await privacy.signGrant(
+        {
+          grantee: clinic.address,
+          category: "laboratory",
+          purposes: [Purpose.TREAT],
+          actions: [Action.ACCESS, Action.COLLECT],
+          expiresAt: now + 30 * DAY,
+        },
+        { deadline: now + DAY, pseudonym: true },
+      );
+      await clinicClient.submitSignedGrant(signed);
+      const relationship = parseRelationship(signed);
+      const lab = relationshipCategoryId(relationship, "laboratory");
+      const anchor = (text: string, supersedes?: string) =>
+        clinicClient.anchor({
+          patient: relationship.patient,
+          category: lab,
+          contentHash: saltRecord(toUtf8Bytes(text), relationship.patient).contentHash,
+          uri: "",
+          ...(supersedes ? { supersedes } : {}),
+        });
+      const v1 = await anchor("synthetic report v1");
+      const v2 = await anchor("synthetic report v2", v1.recordId);
+      const wrong = await anchor("synthetic report of another patient");
+      await clinicClient.retract(wrong.recordId, "entered in error");
+
+      const listing = await privacy.list();
+      const statuses = Object.fromEntries(listing.records.map((r) => [r.recordId, RecordStatus[r.status]]));
+      expect(statuses).to.deep.equal({
+        [v1.recordId]: "Superseded",
+        [v2.recordId]: "Active",
+        [wrong.recordId]: "Retracted",
+      });
+      for (const r of listing.records) {
+        expect(Number((await records.recordOf(r.recordId)).status), r.recordId).to.equal(r.status);
+        expect(r.categoryCode).to.equal("laboratory");
+      }
+    });
+
     it("revokes everything with the main account's own revokeAll, and the pseudonyms' through the relayer only", async function () {
       const { privacy, patient, patientClient, clinic, clinicClient, relayerClient, emergencyDoctor } =
         await loadFixture(privateFixture);
