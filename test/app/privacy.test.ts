@@ -147,9 +147,11 @@ describe("Web portal in Chromium: privacy mode", function () {
     await give.getByLabel("add to (collect)").uncheck();
     await give.getByRole("button", { name: "Sign privately for the clinic to submit (no fee)" }).click();
     signedNotesText = await give
-      .getByLabel("Private signed consent for City Clinic, as text to copy")
-      .nth(1)
+      .getByLabel("Private signed consent for City Clinic, as text to copy (2 of 2)")
       .inputValue();
+    expect(
+      await give.getByLabel("Private signed consent for City Clinic, as text to copy (1 of 2)").inputValue(),
+    ).to.equal(signedText);
     expect(JSON.parse(signedNotesText).request.patient).to.equal(pseudonymForClinic);
     expect(await give.locator(".signed-item .badge").allTextContents()).to.deep.equal(
       Array(2).fill("waiting to be submitted"),

@@ -7,7 +7,7 @@
 import { getAddress } from "ethers";
 
 import { field, h, replace, section, sentence, statusLine } from "../dom";
-import { fileNameOf, handoff } from "../handoff";
+import { fileNameOf, handoff, positions } from "../handoff";
 import { ConsentStatus, Decision, splitSignatureNonce, type SignedGrant } from "../sdk";
 import type { Session } from "../session";
 import { delegations } from "../session";
@@ -186,6 +186,7 @@ export async function patientView(session: Session, acting: Acting = actingFor(s
   const drawSigned = async () => {
     const list = signed.get(me) ?? [];
     const states = await Promise.all(list.map((s) => signedState(session, s)));
+    const where = positions(list, (s) => s.request.grantee);
     replace(
       signedHost,
       list.length === 0
@@ -211,6 +212,7 @@ export async function patientView(session: Session, acting: Acting = actingFor(s
                     what: "signed consent",
                     forWhom: name,
                     fileName: fileNameOf("signed-consent", name, index + 1),
+                    position: where[index],
                   }),
                 );
               }),

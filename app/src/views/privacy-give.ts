@@ -6,7 +6,7 @@
 import { getAddress } from "ethers";
 
 import { h, replace, section, statusLine } from "../dom";
-import { fileNameOf, handoff } from "../handoff";
+import { fileNameOf, handoff, positions } from "../handoff";
 import { ProviderStatus, type ConsentReceipt, type PatientPrivacy, type PrivateSignedGrant } from "../sdk";
 import type { Session } from "../session";
 import { attempt, runTx } from "../tx";
@@ -38,6 +38,8 @@ export async function giveSection(session: Session, privacy: PatientPrivacy): Pr
     const signed = signedHere.get(account) ?? [];
     const receipts = receiptsHere.get(account) ?? [];
     const states = await Promise.all(signed.map((s) => signedState(session, s)));
+    const where = positions(signed, (s) => s.request.grantee);
+    const receiptsWhere = positions(receipts, (r) => r.relationship.grantee);
     replace(
       signedHost,
       signed.length === 0
@@ -66,6 +68,7 @@ export async function giveSection(session: Session, privacy: PatientPrivacy): Pr
                     what: "private signed consent",
                     forWhom: provider,
                     fileName: fileNameOf("private-consent", provider, index + 1),
+                    position: where[index],
                   }),
                 );
               }),
@@ -92,6 +95,7 @@ export async function giveSection(session: Session, privacy: PatientPrivacy): Pr
                     what: "consent receipt",
                     forWhom: provider,
                     fileName: fileNameOf("consent-receipt", provider, index + 1),
+                    position: receiptsWhere[index],
                   }),
                 );
               }),

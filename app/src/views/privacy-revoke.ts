@@ -8,7 +8,7 @@
 import { BrowserProvider, getAddress } from "ethers";
 
 import { field, h, replace, section, select } from "../dom";
-import { fileNameOf, handoff } from "../handoff";
+import { fileNameOf, handoff, positions } from "../handoff";
 import { connect, submitRevocations, type PatientPrivacy, type SignedRevoke } from "../sdk";
 import type { Session } from "../session";
 import { attempt, runTx } from "../tx";
@@ -60,6 +60,7 @@ export function revoker(session: Session, privacy: PatientPrivacy): Revoker {
   const handed = h("div", { "aria-live": "polite" });
   const drawHanded = () => {
     const list = handedHere.get(session.account) ?? [];
+    const where = positions(list, (item) => item.forWhom);
     replace(
       handed,
       list.length === 0
@@ -87,6 +88,7 @@ export function revoker(session: Session, privacy: PatientPrivacy): Revoker {
                     what: "signed revocations",
                     forWhom: item.forWhom,
                     fileName: fileNameOf("signed-revocations", item.forWhom, index + 1),
+                    position: where[index],
                   }),
                 ),
               ),
