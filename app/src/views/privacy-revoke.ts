@@ -146,8 +146,11 @@ export function revoker(session: Session, privacy: PatientPrivacy): Revoker {
         changed = changed || result.submitted.length > 0;
         if (result.skipped.length > 0) {
           status.classList.add("error");
-          status.textContent = `Not revoked: ${result.skipped.map((s) => `${directory.name(s.signed.request.grantee)} (${s.reason})`).join("; ")}.`;
-          if (changed) await session.refresh();
+          // No redraw, so that this stays in view: the list above is from before (open the tab again to read it anew).
+          status.textContent =
+            `${result.submitted.length} revoked; not revoked: ` +
+            `${result.skipped.map((s) => `${directory.name(s.signed.request.grantee)} (${s.reason})`).join("; ")}. ` +
+            "Open the tab again to see the consents as they are now.";
           return;
         }
       } else {
