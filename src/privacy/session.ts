@@ -528,20 +528,8 @@ export class PatientPrivacy {
     pseudonymsOnly?: boolean;
   }): Promise<PrivateSignedRevoke[]> {
     const listing = await this.list();
-    const signer = (account: string) => {
-      const found = listing.accounts.find((a) => a.account === account);
-      return found?.providerId ? { signer: this.pseudonym(found.providerId) } : {};
-    };
     const live = livePermits(listing).filter((c) => !opts.pseudonymsOnly || c.account !== this.mainAccount);
-    const signed: PrivateSignedRevoke[] = [];
-    for (const c of live) {
-      const s = await this.client.signRevoke(
-        { grantee: c.grantee, category: c.category, patient: c.account },
-        { deadline: opts.deadline, ...signer(c.account) },
-      );
-      signed.push({ ...s, ...(c.categoryCode ? { categoryCode: c.categoryCode } : {}) });
-    }
-    return signed;
+    return this.signRevocations(listing, live, opts.deadline);
   }
 
   /**
@@ -562,10 +550,34 @@ export class PatientPrivacy {
     if (getAddress(await relayer.address()) === this.mainAccount) {
       throw new Error("The relayer is the patient's main account: its transactions naming a pseudonym would link them");
     }
-    const mainPermits = livePermits(await this.list()).filter((c) => c.account === this.mainAccount);
+    const listing = await this.list();
+    const live = livePermits(listing);
+    const mainPermits = live.filter((c) => c.account === this.mainAccount);
     const main = mainPermits.length > 0 ? await this.client.revokeAll() : undefined;
-    const signed = await this.signRevocationsOfEverything({ deadline: opts.deadline, pseudonymsOnly: true });
+    const signed = await this.signRevocations(
+      listing,
+      live.filter((c) => c.account !== this.mainAccount),
+      opts.deadline,
+    );
     return { ...(main ? { main } : {}), mainPermits, ...(await submitRevocations(relayer, signed)) };
+  }
+
+  /** One signed revocation of each of `permits` (from `listing`), each by the account that holds it. */
+  private async signRevocations(
+    listing: PrivateListing,
+    permits: PrivateConsentEntry[],
+    deadline: number | bigint,
+  ): Promise<PrivateSignedRevoke[]> {
+    const signed: PrivateSignedRevoke[] = [];
+    for (const c of permits) {
+      const providerId = listing.accounts.find((a) => a.account === c.account)?.providerId;
+      const s = await this.client.signRevoke(
+        { grantee: c.grantee, category: c.category, patient: c.account },
+        { deadline, ...(providerId ? { signer: this.pseudonym(providerId) } : {}) },
+      );
+      signed.push({ ...s, ...(c.categoryCode ? { categoryCode: c.categoryCode } : {}) });
+    }
+    return signed;
   }
 }
 
