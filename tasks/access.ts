@@ -18,11 +18,11 @@ import {
   required,
   taskContext,
   type CommonArgs,
+  FOR_PATIENT_HELP,
   FROM_HELP,
 } from "./cli";
 
 const FROM = FROM_HELP;
-const FOR_PATIENT = "The patient, when --from is a delegate acting for them (default: --from is the patient)";
 
 cliTask("emergency:open", "Opens a 24-hour break-glass window on a patient's data (an emergency provider, --from)")
   .addOptionalParam("from", FROM)
@@ -51,7 +51,7 @@ function parseYesNo(value: string | undefined, option: string): boolean {
 
 cliTask("emergency:set", "Allows or refuses break-glass access to the patient's (--from, or --patient) data")
   .addOptionalParam("from", FROM)
-  .addOptionalParam("patient", FOR_PATIENT)
+  .addOptionalParam("patient", FOR_PATIENT_HELP)
   .addOptionalParam("allowed", `"yes" to allow emergency providers to open break-glass windows, "no" to refuse`)
   .setAction(
     cliAction(async (args: CommonArgs & { from?: string; patient?: string; allowed?: string }, hre, out) => {
@@ -71,7 +71,7 @@ cliTask("emergency:set", "Allows or refuses break-glass access to the patient's 
 cliTask("emergency:close", "Closes a provider's break-glass window on the patient's (--from, or --patient) data")
   .addOptionalParam("from", FROM)
   .addOptionalParam("provider", "The provider whose window is closed (required)")
-  .addOptionalParam("patient", FOR_PATIENT)
+  .addOptionalParam("patient", FOR_PATIENT_HELP)
   .setAction(
     cliAction(async (args: CommonArgs & { from?: string; provider?: string; patient?: string }, hre, out) => {
       const provider = parseAddress(args.provider, "provider");

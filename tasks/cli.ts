@@ -271,6 +271,10 @@ export function receiptJson(receipt: { hash: string; blockNumber: number; gasUse
   return { transaction: receipt.hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed };
 }
 
+/** The help of `--patient` for tasks a delegate may run for a patient. */
+export const FOR_PATIENT_HELP =
+  "The patient, when --from is a delegate acting for them (default: --from is the patient)";
+
 /** The help of `--from` for tasks any account may run. */
 export const FROM_HELP =
   "The account that signs: an index into the network's accounts or one of their addresses (default 0)";

@@ -32,6 +32,7 @@ import {
   required,
   taskContext,
   type CommonArgs,
+  FOR_PATIENT_HELP,
   FROM_HELP,
 } from "./cli";
 import { explainAccess } from "./lib/access-reason";
@@ -43,7 +44,6 @@ import { checkSignedFile, grantTerms, revokeTerms, termsLines, type SignedTerms 
 
 const FROM = FROM_HELP;
 const CATEGORY = `A category code such as "laboratory", "*" for every category, or a bytes32 category id`;
-const FOR_PATIENT = "The patient, when --from is a delegate acting for them (default: --from is the patient)";
 
 interface GrantArgs extends CommonArgs, GrantTermsArgs {
   from?: string;
@@ -77,7 +77,7 @@ function withGrantOptions<T extends ReturnType<typeof task>>(definition: T): T {
 }
 
 withGrantOptions(cliTask("consent:grant", "Grants a consent as the patient (--from), or for it as a delegate"))
-  .addOptionalParam("patient", FOR_PATIENT)
+  .addOptionalParam("patient", FOR_PATIENT_HELP)
   .setAction(
     cliAction(async (args: GrantArgs, hre, out) => {
       const patient = forPatient(args.patient);
@@ -113,7 +113,7 @@ interface KeyArgs extends CommonArgs {
 
 cliTask("consent:revoke", "Revokes the patient's (--from, or --patient) permit or deny for a grantee and category")
   .addOptionalParam("from", FROM)
-  .addOptionalParam("patient", FOR_PATIENT)
+  .addOptionalParam("patient", FOR_PATIENT_HELP)
   .addOptionalParam("grantee", "The grantee whose consent is withdrawn (required)")
   .addOptionalParam("category", `${CATEGORY} (required)`)
   .setAction(
@@ -134,7 +134,7 @@ cliTask("consent:revoke", "Revokes the patient's (--from, or --patient) permit o
 
 cliTask("consent:deny", "Denies a grantee any access to a category of the patient's (--from, or --patient) data")
   .addOptionalParam("from", FROM)
-  .addOptionalParam("patient", FOR_PATIENT)
+  .addOptionalParam("patient", FOR_PATIENT_HELP)
   .addOptionalParam("grantee", "The grantee denied (required)")
   .addOptionalParam("category", `${CATEGORY} (required)`)
   .setAction(
@@ -161,7 +161,7 @@ cliTask(
   "Ends every permit the patient has given and cancels their unsubmitted signatures (denies stay)",
 )
   .addOptionalParam("from", FROM)
-  .addOptionalParam("patient", FOR_PATIENT)
+  .addOptionalParam("patient", FOR_PATIENT_HELP)
   .setAction(
     cliAction(async (args: PatientArgs, hre, out) => {
       const patient = forPatient(args.patient);
@@ -176,7 +176,7 @@ cliTask(
 
 cliTask("consent:cancel-signatures", "Cancels every signature of the patient not submitted yet (consents stay)")
   .addOptionalParam("from", FROM)
-  .addOptionalParam("patient", FOR_PATIENT)
+  .addOptionalParam("patient", FOR_PATIENT_HELP)
   .setAction(
     cliAction(async (args: PatientArgs, hre, out) => {
       const patient = forPatient(args.patient);

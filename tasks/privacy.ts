@@ -153,6 +153,18 @@ function grantParams(args: PrivateGrantArgs, now: number) {
   };
 }
 
+/**
+ * What privacy:sign and privacy:grant do first, in this order: the output file is checked (not overwritten without
+ * --force), then the grant's options, before anything is signed or sent.
+ */
+async function privateGrantContext(hre: HardhatRuntimeEnvironment, args: PrivateGrantArgs, outHint: string) {
+  const file = checkOutputFile(required(args.out, "out", outHint), "out", Boolean(args.force));
+  checkGrantOptions(args, categoryCodeOption);
+  const { client, now } = await taskContext(hre, { from: args.from, sign: true });
+  const privacy = await patientPrivacy(client, args);
+  return { file, now, privacy, params: grantParams(args, now) };
+}
+
 function withGrantOptions<T extends ReturnType<typeof cliTask>>(definition: T): T {
   return definition
     .addOptionalParam("from", FROM)
@@ -181,15 +193,11 @@ withGrantOptions(
   .addOptionalParam("out", "The file for the clinic: signed data, terms and its relationship key (required)")
   .setAction(
     cliAction(async (args: PrivateGrantArgs & { pseudonym?: boolean; deadline?: string }, hre, out) => {
-      const file = checkOutputFile(
-        required(args.out, "out", "give the file to write, e.g. private-grant.json"),
-        "out",
-        Boolean(args.force),
+      const { file, now, privacy, params } = await privateGrantContext(
+        hre,
+        args,
+        "give the file to write, e.g. private-grant.json",
       );
-      checkGrantOptions(args, categoryCodeOption);
-      const { client, now } = await taskContext(hre, { from: args.from, sign: true });
-      const privacy = await patientPrivacy(client, args);
-      const params = grantParams(args, now);
       const deadline = now + parseDurationOption(args.deadline ?? "1d", "deadline");
       const signed = await privacy.signGrant(params, { deadline, pseudonym: Boolean(args.pseudonym) });
       const terms = grantTerms(signed, params.category);
@@ -208,15 +216,11 @@ withGrantOptions(
   .addOptionalParam("out", "The consent receipt for the grantee, with its relationship key (required)")
   .setAction(
     cliAction(async (args: PrivateGrantArgs, hre, out) => {
-      const file = checkOutputFile(
-        required(args.out, "out", "give the receipt file to write, e.g. receipt.json"),
-        "out",
-        Boolean(args.force),
+      const { file, privacy, params } = await privateGrantContext(
+        hre,
+        args,
+        "give the receipt file to write, e.g. receipt.json",
       );
-      checkGrantOptions(args, categoryCodeOption);
-      const { client, now } = await taskContext(hre, { from: args.from, sign: true });
-      const privacy = await patientPrivacy(client, args);
-      const params = grantParams(args, now);
       const { receipt, consentReceipt } = await privacy.grant(params);
       writeOutputFile(file, `${toJson(consentReceipt)}\n`);
       out.say(
